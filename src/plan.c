@@ -1,0 +1,200 @@
+#include "plan.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void plan_init(struct plan *p, struct session *s, struct transcript *t, enum session_proto proto,
+               const struct plan_options *o)
+{
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    p->t = t;
+    p->o = *o;
+    p->proto = proto;
+    if (!p->o.mailbox)
+        p->o.mailbox = "INBOX";
+}
+
+static void fail(struct plan *p, enum failure_class cls, const char *msg)
+{
+    if (!p->failed) {
+        p->failed = true;
+        p->fail = cls;
+        snprintf(p->message, sizeof p->message, "%s", msg ? msg : "");
+    }
+    if (p->next < STEP_LOGOUT)
+        p->next = STEP_LOGOUT;   /* log out politely if the connection is still up */
+}
+
+static void close_now(struct plan *p)
+{
+    p->closing = true;
+    p->next = STEP_DONE;
+    session_close(p->s);
+}
+
+void plan_on_event(struct plan *p, const struct session_event *ev)
+{
+    if (p->closing)
+        return;
+    if (ev->type == SEV_CLOSED && ev->fail != FAIL_NONE)
+        fail(p, ev->fail, ev->message);
+    if (ev->type != SEV_OP_END)
+        return;
+    if (ev->ok) {
+        p->login_ok |= ev->op == OP_LOGIN;
+        if (ev->op == OP_CONNECT && p->o.until == PLAN_UNTIL_CONNECT)
+            close_now(p);
+        return;
+    }
+    if (ev->op == OP_TLS && ev->fail == FAIL_CERT && session_state(p->s) != SST_CLOSED) {
+        p->cert_unverified = true;   /* --insecure: go on, but it shows in the result */
+        return;
+    }
+    if (ev->op == OP_LOGIN && ev->fail == FAIL_NONE) {
+        p->ntlm_probed = true;
+        return;
+    }
+    fail(p, ev->fail, ev->message);
+}
+
+static void note(struct plan *p, enum session_op op, const char *msg)
+{
+    if (p->t)
+        transcript_note(p->t, TR_NOTICE, op, msg);
+}
+
+static int started(struct plan *p, int rc)
+{
+    if (rc < 0)
+        fail(p, FAIL_PROTOCOL, session_error(p->s));
+    return rc == 0;
+}
+
+static int step_starttls(struct plan *p)
+{
+    if (session_secure(p->s) || p->o.tls == PLAN_TLS_NONE || p->o.tls == PLAN_TLS_IMPLICIT)
+        return 0;
+    const char *word = p->proto == SESSION_IMAP ? "STARTTLS" : "STLS";
+    if (!capset_has(session_current_caps(p->s), word)) {
+        char msg[200];
+        if (p->o.tls == PLAN_TLS_STARTTLS) {
+            snprintf(msg, sizeof msg, "the server does not offer %s; TLS was required "
+                     "(--tls=starttls), so nothing more is sent", word);
+            fail(p, FAIL_TLS_REQUIRED, msg);
+            close_now(p);
+        } else {
+            snprintf(msg, sizeof msg, "the server does not offer %s: the session stays in "
+                     "clear text", word);
+            note(p, OP_STARTTLS, msg);
+        }
+        return 0;
+    }
+    p->started_tls = true;
+    return started(p, session_starttls(p->s));
+}
+
+static bool needs_secret(enum session_auth a) { return a != AUTH_EXTERNAL && a != AUTH_NTLM; }
+
+static int step_login(struct plan *p)
+{
+    if (session_state(p->s) == SST_AUTHENTICATED) {
+        note(p, OP_LOGIN, "already authenticated (PREAUTH): login skipped");
+        p->login_ok = true;
+        return 0;
+    }
+    if (!p->o.user || (needs_secret(p->o.auth) && !p->o.secret)) {
+        note(p, OP_LOGIN, "no user name or password given: login skipped");
+        return 0;
+    }
+    return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
+}
+
+static int run(struct plan *p, enum plan_step st)
+{
+    const struct capset *caps = session_current_caps(p->s);
+    switch (st) {
+    case STEP_CONNECT:
+        return started(p, session_connect(p->s));
+    case STEP_CAPABILITY:
+        if (caps->known) {
+            note(p, OP_CAPABILITY, "capabilities taken from the greeting (no round trip)");
+            return 0;
+        }
+        return started(p, session_capability(p->s));
+    case STEP_STARTTLS:
+        return step_starttls(p);
+    case STEP_CAPABILITY_TLS:
+        if (!p->started_tls && caps->known)
+            return 0;
+        return started(p, session_capability(p->s));
+    case STEP_LOGIN:
+        return step_login(p);
+    case STEP_SELECT:
+        return p->login_ok ? started(p, session_select(p->s, p->o.mailbox)) : 0;
+    case STEP_LOGOUT:
+        return started(p, session_logout(p->s));
+    default:
+        return 0;
+    }
+}
+
+static enum plan_step last_step_of(enum plan_until u)
+{
+    static const enum plan_step map[] = {
+        [PLAN_UNTIL_ALL] = STEP_LOGOUT, [PLAN_UNTIL_CONNECT] = STEP_CONNECT,
+        [PLAN_UNTIL_GREETING] = STEP_CONNECT, [PLAN_UNTIL_CAPABILITY] = STEP_CAPABILITY,
+        [PLAN_UNTIL_STARTTLS] = STEP_STARTTLS, [PLAN_UNTIL_AUTH] = STEP_LOGIN,
+        [PLAN_UNTIL_SELECT] = STEP_SELECT };
+    return map[u];
+}
+
+bool plan_advance(struct plan *p)
+{
+    while (p->next < STEP_DONE) {
+        if (p->next != STEP_CONNECT && session_state(p->s) == SST_CLOSED) {
+            p->next = STEP_DONE;
+            break;
+        }
+        if (p->next > last_step_of(p->o.until) && p->next < STEP_LOGOUT)
+            p->next = STEP_LOGOUT;
+        if (run(p, p->next++))
+            return true;
+    }
+    return false;
+}
+
+bool plan_done(const struct plan *p) { return p->next >= STEP_DONE; }
+
+const char *plan_step_name(enum plan_step st, enum session_proto proto)
+{
+    static const char *const names[] = { "Connect", "Capability", "StartTLS", "Capability",
+                                         "Login", "Select INBOX", "Logout", "Done" };
+    if (st == STEP_SELECT && proto == SESSION_POP3)
+        return "Stat";
+    return names[st];
+}
+
+int plan_until_parse(const char *s, enum plan_until *out)
+{
+    static const char *const names[] = { "all", "connect", "greeting", "capability", "starttls",
+                                         "auth", "select" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (enum plan_until)i;
+            return 0;
+        }
+    return -1;
+}
+
+int plan_tls_parse(const char *s, enum plan_tls *out)
+{
+    static const char *const names[] = { "auto", "starttls", "implicit", "none" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (enum plan_tls)i;
+            return 0;
+        }
+    return -1;
+}

@@ -1,0 +1,58 @@
+/* plan — the step plan of a troubleshooting session, shared by probe and
+ * the console: connect, capability, STARTTLS, capability, login, select
+ * (STAT), logout. It decides each next step from what the session knows
+ * (capabilities, TLS, state), skips what is not needed (capabilities from
+ * the greeting cost no round trip) and stops at the first failure, logging
+ * out politely when the connection is still up.
+ * Use: plan_on_event() for every session event; when the session is not
+ * busy and the loop turn is over, plan_advance() starts the next step. */
+#ifndef MAILSCOPE_PLAN_H
+#define MAILSCOPE_PLAN_H
+
+#include <stdbool.h>
+
+#include "session.h"
+#include "transcript.h"
+
+enum plan_tls { PLAN_TLS_AUTO, PLAN_TLS_STARTTLS, PLAN_TLS_IMPLICIT, PLAN_TLS_NONE };
+enum plan_until { PLAN_UNTIL_ALL, PLAN_UNTIL_CONNECT, PLAN_UNTIL_GREETING, PLAN_UNTIL_CAPABILITY,
+                  PLAN_UNTIL_STARTTLS, PLAN_UNTIL_AUTH, PLAN_UNTIL_SELECT };
+enum plan_step { STEP_CONNECT, STEP_CAPABILITY, STEP_STARTTLS, STEP_CAPABILITY_TLS, STEP_LOGIN,
+                 STEP_SELECT, STEP_LOGOUT, STEP_DONE };
+
+struct plan_options {
+    enum plan_tls tls;
+    enum plan_until until;
+    enum session_auth auth;
+    const char *user;           /* NULL: no login step */
+    const char *secret;         /* NULL: no login step (unless EXTERNAL or NTLM) */
+    const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
+};
+
+struct plan {
+    struct session *s;
+    struct transcript *t;       /* notes of skipped steps go here */
+    struct plan_options o;
+    enum session_proto proto;
+    enum plan_step next;
+    bool closing;               /* the plan closed the session: later endings are its own */
+    bool started_tls;           /* STARTTLS was done: capabilities must be asked again */
+    bool failed;
+    enum failure_class fail;
+    char message[1024];
+    bool cert_unverified;       /* TLS verification failed and --insecure went on */
+    bool login_ok;
+    bool ntlm_probed;           /* NTLM challenge decoded, login cancelled on purpose */
+};
+
+void plan_init(struct plan *p, struct session *s, struct transcript *t, enum session_proto proto,
+               const struct plan_options *o);
+void plan_on_event(struct plan *p, const struct session_event *ev);
+/* Start the next step; returns true when one was started, false when done. */
+bool plan_advance(struct plan *p);
+bool plan_done(const struct plan *p);
+const char *plan_step_name(enum plan_step st, enum session_proto proto);
+int plan_until_parse(const char *s, enum plan_until *out);
+int plan_tls_parse(const char *s, enum plan_tls *out);
+
+#endif

@@ -1,0 +1,138 @@
+#include "transcript.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void transcript_init(struct transcript *t, enum session_proto proto)
+{
+    memset(t, 0, sizeof *t);
+    t->proto = proto;
+    t->t0_us = loop_now_us();
+    clock_gettime(CLOCK_REALTIME, &t->wall0);
+}
+
+static void event_free(struct tr_event *e)
+{
+    free(e->status);
+    free(e->message);
+    free(e->data);
+}
+
+void transcript_free(struct transcript *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        event_free(&t->ev[i]);
+    free(t->ev);
+    if (t->has_tls)
+        tls_info_clear(&t->tls);
+    memset(t, 0, sizeof *t);
+}
+
+static struct tr_event *push(struct transcript *t, enum tr_kind kind, int64_t at_us)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct tr_event *ev = realloc(t->ev, cap * sizeof *ev);
+        if (!ev)
+            return NULL;
+        t->ev = ev;
+        t->cap = cap;
+    }
+    struct tr_event *e = &t->ev[t->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->t_us = at_us - t->t0_us;
+    return e;
+}
+
+static int copy_bytes(struct tr_event *e, const uint8_t *data, size_t len)
+{
+    e->data = malloc(len + 1);
+    if (!e->data)
+        return -1;
+    if (len)
+        memcpy(e->data, data, len);
+    e->data[len] = 0;
+    e->len = len;
+    return 0;
+}
+
+static int copy_str(char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return src && !*dst ? -1 : 0;
+}
+
+/* Chunks of one literal become one event that counts them. */
+static int literal(struct transcript *t, const struct session_event *ev)
+{
+    struct tr_event *last = t->n ? &t->ev[t->n - 1] : NULL;
+    if (!last || last->kind != TR_LITERAL || last->literal_seen >= last->literal_total) {
+        last = push(t, TR_LITERAL, ev->at_us);
+        if (!last)
+            return -1;
+        last->op = ev->op;
+        last->secure = ev->secure;
+        last->literal_total = ev->literal_total;
+    }
+    last->literal_seen += ev->len;
+    return 0;
+}
+
+static int tls_facts(struct transcript *t, const struct session_event *ev, struct tr_event *e)
+{
+    if (t->has_tls)
+        tls_info_clear(&t->tls);
+    t->has_tls = tls_info_copy(&t->tls, ev->tls) == 0;
+    e->ok = ev->tls->verified;
+    return t->has_tls ? 0 : -1;
+}
+
+int transcript_append(struct transcript *t, const struct session_event *ev)
+{
+    static const enum tr_kind kinds[] = {
+        [SEV_OP_BEGIN] = TR_OP_BEGIN, [SEV_SENT] = TR_SENT, [SEV_RECEIVED] = TR_RECEIVED,
+        [SEV_LITERAL] = TR_LITERAL, [SEV_OP_END] = TR_OP_END, [SEV_TLS] = TR_TLS,
+        [SEV_DISCARDED] = TR_DISCARDED, [SEV_NOTICE] = TR_NOTICE, [SEV_NTLM] = TR_NTLM,
+        [SEV_STATE] = TR_STATE, [SEV_CLOSED] = TR_CLOSED };
+    if (ev->type == SEV_LITERAL)
+        return literal(t, ev);
+    struct tr_event *e = push(t, kinds[ev->type], ev->at_us);
+    if (!e)
+        return -1;
+    e->op = ev->op;
+    e->secure = ev->secure;
+    e->ok = ev->ok;
+    e->fail = ev->fail;
+    e->state = ev->state;
+    e->elapsed_us = ev->elapsed_us;
+    int rc = 0;
+    if (ev->type == SEV_SENT || ev->type == SEV_RECEIVED || ev->type == SEV_DISCARDED)
+        rc = copy_bytes(e, ev->data, ev->len);
+    if (ev->type == SEV_OP_END)
+        rc |= copy_str(&e->status, ev->status);
+    rc |= copy_str(&e->message, ev->message);
+    if (ev->type == SEV_TLS && ev->tls)
+        rc |= tls_facts(t, ev, e);
+    if (ev->type == SEV_NTLM && ev->ntlm) {
+        t->ntlm = *ev->ntlm;
+        t->has_ntlm = true;
+    }
+    return rc;
+}
+
+int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op, const char *msg)
+{
+    struct tr_event *e = push(t, kind, loop_now_us());
+    if (!e)
+        return -1;
+    e->op = op;
+    return copy_str(&e->message, msg);
+}
+
+const char *transcript_kind_name(enum tr_kind k)
+{
+    static const char *const names[] = { "op-begin", "sent", "received", "literal", "op-end",
+                                         "tls", "discarded", "notice", "ntlm", "state", "closed" };
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}

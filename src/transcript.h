@@ -1,0 +1,56 @@
+/* transcript — the one record of a session: every line sent (already
+ * redacted by the engine) and received, TLS boundaries and the chain,
+ * notices, operation boundaries with timings. Views, reports and exporters
+ * read it; nothing keeps a second copy. Literal and POP3 data bytes are
+ * counted, not kept (the spill-to-disk store comes with the recorder). */
+#ifndef MAILSCOPE_TRANSCRIPT_H
+#define MAILSCOPE_TRANSCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "session.h"
+
+enum tr_kind {
+    TR_OP_BEGIN, TR_SENT, TR_RECEIVED, TR_LITERAL, TR_OP_END, TR_TLS, TR_DISCARDED,
+    TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED
+};
+
+struct tr_event {
+    enum tr_kind kind;
+    int64_t t_us;               /* since the transcript began */
+    enum session_op op;
+    bool secure, ok;
+    enum failure_class fail;
+    enum session_state state;
+    char *status;               /* OP_END */
+    char *message;              /* OP_END, NOTICE, CLOSED */
+    uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy) */
+    size_t len;
+    int64_t elapsed_us;         /* OP_END */
+    uint64_t literal_total, literal_seen;   /* LITERAL */
+};
+
+struct transcript {
+    struct tr_event *ev;
+    size_t n, cap;
+    int64_t t0_us;              /* monotonic start */
+    struct timespec wall0;      /* wall-clock start */
+    enum session_proto proto;
+    struct tls_info tls;        /* the last TLS handshake's facts */
+    bool has_tls;
+    struct ntlm_challenge_info ntlm;
+    bool has_ntlm;
+};
+
+void transcript_init(struct transcript *t, enum session_proto proto);
+void transcript_free(struct transcript *t);
+/* Record one engine event. Returns 0, or -1 when memory ran out. */
+int transcript_append(struct transcript *t, const struct session_event *ev);
+/* An event of the front end's own (a refusal before anything was sent). */
+int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op, const char *msg);
+const char *transcript_kind_name(enum tr_kind k);
+
+#endif
