@@ -398,6 +398,7 @@ static void on_connected(void *arg, const char *address)
 {
     struct session *s = arg;
     s->last_activity_us = loop_now_us();
+    snprintf(s->address, sizeof s->address, "%s", address);
     struct op *op = session_oldest_op(s);
     if (op && op->kind == OP_CONNECT)
         session_op_end(s, op, true, "", FAIL_NONE, "connected to %s", address);
@@ -524,11 +525,13 @@ void session_starttls_accepted(struct session *s, struct op *op)
     if (total || conn_unsent(s->conn)) {
         session_emit(s, &(struct session_event){ .type = SEV_DISCARDED, .op = op->kind,
                      .data = extra, .len = n });
-        session_op_end(s, op, false, "", FAIL_PROTOCOL, "refused");
-        session_fatal(s, FAIL_PROTOCOL,
-                      "the server sent %zu bytes after its STARTTLS OK, before TLS began: "
-                      "possible response injection. They were not read as part of any TLS "
-                      "session; the connection was closed", total);
+        char msg[400];
+        snprintf(msg, sizeof msg, "the server sent %zu bytes after its %s, before TLS "
+                 "began: possible response injection. They were not read as part of any TLS "
+                 "session; the connection was closed", total,
+                 s->p.proto == SESSION_IMAP ? "STARTTLS OK" : "STLS +OK");
+        session_op_end(s, op, false, "", FAIL_PROTOCOL, "%s", msg);
+        session_fatal(s, FAIL_PROTOCOL, "%s", msg);
         return;
     }
     s->in_len = s->in_off = 0;
@@ -658,9 +661,12 @@ const struct capset *session_current_caps(const struct session *s)
 {
     return session_caps_now((struct session *)s);
 }
-const struct tls_info *session_tls(const struct session *s) { return s->tls_started ? &s->tls : NULL; }
+const struct tls_info *session_tls(const struct session *s)
+{
+    return s->tls.version[0] || s->tls.n_chain ? &s->tls : NULL;
+}
 const char *session_greeting(const struct session *s) { return s->greeting ? s->greeting : ""; }
-const char *session_address(const struct session *s) { return s->conn ? conn_address(s->conn) : ""; }
+const char *session_address(const struct session *s) { return s->address; }
 const char *session_error(const struct session *s) { return s->error; }
 bool session_plaintext_login_used(const struct session *s) { return s->plaintext_login_used; }
 

@@ -127,7 +127,8 @@ bool session_secure(const struct session *s);
 bool session_busy(const struct session *s);
 const struct capset *session_caps(const struct session *s, enum caps_phase phase);
 const struct capset *session_current_caps(const struct session *s);
-const struct tls_info *session_tls(const struct session *s); /* NULL before TLS */
+/* The TLS facts once a handshake got far enough to have any; else NULL. */
+const struct tls_info *session_tls(const struct session *s);
 const char *session_greeting(const struct session *s);       /* raw first line, "" before it */
 const char *session_address(const struct session *s);
 const char *session_error(const struct session *s);

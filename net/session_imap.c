@@ -244,11 +244,23 @@ static void ntlm_done(struct session *s, struct op *op, const struct imap_respon
                        "NTLM: the server sent no usable challenge");
 }
 
+/* "NO [CODE args] text": the whole answer, for the operator. */
+static void describe(const struct imap_response *r, char *out, size_t cap)
+{
+    if (r->code[0])
+        snprintf(out, cap, "%s [%s%s%.*s] %.*s", imap_status_name(r->status), r->code,
+                 r->code_arg_len ? " " : "", (int)r->code_arg_len, r->code_arg ? r->code_arg : "",
+                 (int)r->text_len, r->text);
+    else
+        snprintf(out, cap, "%s %.*s", imap_status_name(r->status), (int)r->text_len, r->text);
+}
+
 static void tagged(struct session *s, struct op *op, const struct imap_response *r)
 {
     bool ok = r->status == IMAP_ST_OK;
     const char *st = imap_status_name(r->status);
-    int text_len = (int)r->text_len;
+    char answer[700];
+    describe(r, answer, sizeof answer);
     if (op->kind == OP_LOGIN && ok)
         session_set_state(s, SST_AUTHENTICATED);
     if (op->kind == OP_LOGIN && ok)
@@ -260,14 +272,13 @@ static void tagged(struct session *s, struct op *op, const struct imap_response 
             session_starttls_accepted(s, op);
         else
             session_op_end(s, op, false, st, FAIL_TLS_REQUIRED, "the server refused STARTTLS: "
-                           "%s %.*s", st, text_len, r->text);
+                           "%s", answer);
         return;
     case OP_LOGIN:
         if (op->sasl_cancelled && op->mech == AUTH_NTLM)
             ntlm_done(s, op, r);
         else
-            session_op_end(s, op, ok, st, FAIL_AUTH, ok ? NULL : "login refused: %s %.*s", st,
-                           text_len, r->text);
+            session_op_end(s, op, ok, st, FAIL_AUTH, ok ? NULL : "login refused: %s", answer);
         return;
     case OP_SELECT:
         if (ok)
@@ -280,7 +291,7 @@ static void tagged(struct session *s, struct op *op, const struct imap_response 
     default:
         break;
     }
-    session_op_end(s, op, ok, st, FAIL_PROTOCOL, ok ? NULL : "%s %.*s", st, text_len, r->text);
+    session_op_end(s, op, ok, st, FAIL_PROTOCOL, ok ? NULL : "%s", answer);
 }
 
 static void continuation(struct session *s, const struct imap_response *r)

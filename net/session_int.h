@@ -81,6 +81,7 @@ struct session {
     size_t nq, qcap;
     bool dispatching, free_requested;
     uint64_t flush_timer;
+    char address[80];          /* "127.0.0.1:143" once connected */
     char error[1024];
 };
 

@@ -100,13 +100,13 @@ static int cram(struct session *s, struct op *op, const char *text, size_t len, 
     return encode(s, op, rc, raw, n, b64, err);
 }
 
-static int login_step(struct session *s, struct op *op, char **b64, const char **display)
+static int login_step(struct session *s, int step, char **b64, const char **display)
 {
-    const char *v = op->sasl_step == 0 ? (s->user ? s->user : "") : (s->secret ? s->secret : "");
+    const char *v = step == 0 ? (s->user ? s->user : "") : (s->secret ? s->secret : "");
     size_t n;
     if (sasl_b64_encode(v, strlen(v), b64, &n) < 0)
         return -1;
-    if (op->sasl_step == 0)
+    if (step == 0)
         *display = NULL;    /* the user name's base64 is shown as sent */
     else if (!s->secret_b64)
         s->secret_b64 = strdup(*b64);
@@ -144,7 +144,7 @@ int sasl_next_response(struct session *s, struct op *op, const char *challenge, 
         }
         break;
     case AUTH_LOGIN_SASL:
-        rc = step < 2 ? login_step(s, op, b64, display) : cancel(b64, display, op);
+        rc = step < 2 ? login_step(s, step, b64, display) : cancel(b64, display, op);
         if (rc == 0 && !*display)
             *display = *b64;
         break;

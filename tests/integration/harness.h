@@ -1,0 +1,48 @@
+/* harness — run the real mailscope binary as a user would and look at what
+ * it printed; start the scripted server; read the test environment that
+ * scripts/test sets up (Dovecot ports, certificates, the test password). */
+#ifndef MAILSCOPE_TEST_HARNESS_H
+#define MAILSCOPE_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct run_result {
+    int exit_code;          /* -1 when killed */
+    char *out, *err;        /* NUL-terminated, caller frees with run_result_free */
+    size_t out_len, err_len;
+};
+
+/* The environment variable name, which must be set (asserts otherwise). */
+const char *env(const char *name);
+/* "$MS_CERTS/<file>" in a static buffer of its own per call site slot. */
+const char *cert_path(const char *file);
+
+/* Run MS_BIN with argv (NULL-terminated, argv[0] excluded); PW is set to the
+ * test password in its environment. Bounded by 60 s. */
+void run_mailscope(struct run_result *r, const char *const *args);
+void run_result_free(struct run_result *r);
+/* The run ended with this exit status (else fail, showing what it printed). */
+void assert_exit(const struct run_result *r, int code);
+/* Parse r->out as exactly one JSON object (asserts). */
+json_t *run_json(const struct run_result *r);
+
+/* Start the scripted server on scenario (MS_SCENARIOS/name); returns its
+ * port; *pid and log_path (at least 256 bytes) are filled. */
+unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path);
+/* Wait for it and return its exit status (0: every scenario step passed). */
+int scripted_wait(pid_t pid);
+/* The whole log file (caller frees). */
+char *slurp(const char *path, size_t *len);
+
+/* Does hay[0..n) contain needle anywhere (bytes, not a C string search)? */
+bool contains(const char *hay, size_t n, const char *needle);
+/* A JSON array of strings contains s (exact). */
+bool json_array_has(json_t *arr, const char *s);
+/* The "name" fields of the "steps" array joined by commas. */
+char *step_names(json_t *report);
+json_t *step_named(json_t *report, const char *name);
+
+#endif

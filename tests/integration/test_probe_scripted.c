@@ -1,0 +1,222 @@
+/* probe against scripted servers for what Dovecot cannot do: STARTTLS
+ * response injection, refused or stripped STARTTLS, PREAUTH in clear text,
+ * hostile bytes in the greeting. The server's log proves what was sent. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+struct scripted {
+    pid_t pid;
+    char log[256];
+    char url[128];
+};
+
+static void start(struct scripted *sc, const char *scenario, const char *scheme)
+{
+    unsigned port = scripted_start(scenario, &sc->pid, sc->log);
+    snprintf(sc->url, sizeof sc->url, "%s://alice@127.0.0.1:%u", scheme, port);
+}
+
+/* The scenario's expectations all held; returns the client's bytes. */
+static char *finish(struct scripted *sc, size_t *len)
+{
+    cr_assert_eq(scripted_wait(sc->pid), 0, "the scripted server saw the client misbehave");
+    char *log = slurp(sc->log, len);
+    unlink(sc->log);
+    return log;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "(null)";
+}
+
+static void assert_no_credentials(const char *log, size_t len)
+{
+    cr_assert_not(contains(log, len, "LOGIN "), "LOGIN was sent");
+    cr_assert_not(contains(log, len, "AUTHENTICATE"), "AUTHENTICATE was sent");
+    cr_assert_not(contains(log, len, "PASS "), "PASS was sent");
+    cr_assert_not(contains(log, len, "AUTH "), "AUTH was sent");
+    cr_assert_not(contains(log, len, env("MS_TEST_PASSWORD")));
+}
+
+Test(scripted, imap_starttls_injection_aborts)
+{
+    struct scripted sc;
+    start(&sc, "imap-starttls-injection.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--password-env", "PW", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "protocol");
+    cr_assert(strstr(str(j, "summary"), "possible response injection"), "%s", str(j, "summary"));
+    cr_assert(strstr(str(j, "discarded_at_starttls"), "INJECTED"));
+    cr_assert(json_is_null(json_object_get(j, "tls")), "no TLS session was started");
+    cr_assert_not(contains(log, len, "== TLS =="));
+    assert_no_credentials(log, len);
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, pop3_stls_injection_aborts)
+{
+    struct scripted sc;
+    start(&sc, "pop3-stls-injection.scn", "pop3");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--password-env", "PW", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "protocol");
+    cr_assert(strstr(str(j, "discarded_at_starttls"), "SASL PLAIN"));
+    assert_no_credentials(log, len);
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, refused_starttls_sends_no_credentials)
+{
+    struct scripted sc;
+    start(&sc, "imap-starttls-refused.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=starttls", "--password-env", "PW",
+                                        "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls-required");
+    cr_assert(strstr(str(j, "summary"), "refused STARTTLS"), "%s", str(j, "summary"));
+    assert_no_credentials(log, len);
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, stripped_starttls_is_critical_when_required)
+{
+    struct scripted sc;
+    start(&sc, "imap-no-starttls.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=starttls", "--password-env", "PW",
+                                        "--allow-plaintext-login", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls-required");
+    cr_assert_eq(len, 0, "nothing at all was sent");
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, preauth_in_clear_is_critical_when_tls_required)
+{
+    struct scripted sc;
+    start(&sc, "imap-preauth.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=starttls", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls-required");
+    cr_assert(strstr(str(j, "summary"), "PREAUTH"));
+    cr_assert_eq(len, 0, "nothing at all was sent");
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, capabilities_before_tls_do_not_survive_it)
+{
+    struct scripted sc;
+    start(&sc, "imap-starttls-caps.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--cafile", cert_path("root.pem"), "--servername",
+                                        "mail.test", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 0);
+    json_t *caps = json_object_get(j, "capabilities");
+    cr_assert(json_array_has(json_object_get(caps, "before_tls"), "X-PRETLS-ONLY"));
+    cr_assert_not(json_array_has(json_object_get(caps, "after_tls"), "X-PRETLS-ONLY"));
+    cr_assert(json_array_has(json_object_get(caps, "after_tls"), "AUTH=PLAIN"));
+    cr_assert(contains(log, len, "== TLS =="));
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, hostile_greeting_is_escaped_in_text_output)
+{
+    struct scripted sc;
+    start(&sc, "imap-hostile-greeting.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=starttls", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    assert_exit(&r, 2);
+    for (size_t i = 0; i < r.out_len; i++) {
+        unsigned char c = (unsigned char)r.out[i];
+        cr_assert(c >= 0x20 || c == '\n', "a control byte 0x%02x reached the terminal", c);
+        cr_assert(c != 0x7f && c != 0x9b);
+    }
+    cr_assert_not(contains(r.out, r.out_len, "\xe2\x80\xae"), "a bidi override reached the terminal");
+    cr_assert(strstr(r.out, "\\x1b[31mEvil\\x1b]52;c;ZXZpbA==\\x07 <U+202E>gnp.exe \\x9b2J\\rTLS OK"),
+              "%s", r.out);
+    run_result_free(&r);
+}
+
+Test(scripted, refused_connection_is_critical_connect)
+{
+    struct scripted sc;
+    start(&sc, "imap-no-starttls.scn", "imap");
+    char url[160];
+    snprintf(url, sizeof url, "%s", sc.url);
+    /* Use up the one connection the server accepts, then the port is closed. */
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ url, "--tls=starttls", "--json", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    run_result_free(&r);
+    run_mailscope(&r, (const char *[]){ url, "--json", NULL });
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "connect");
+    cr_assert(strstr(str(j, "summary"), "refused"), "%s", str(j, "summary"));
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(usage, json_even_for_usage_errors)
+{
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ "imap://alice:secret@host", "--json", NULL });
+    json_t *j = run_json(&r);
+    assert_exit(&r, 3);
+    cr_assert_str_eq(str(j, "result"), "Failure");
+    cr_assert(strstr(str(j, "summary"), "--password-env"));
+    json_decref(j);
+    run_result_free(&r);
+    run_mailscope(&r, (const char *[]){ "imaps://host", "--tls=starttls", NULL });
+    assert_exit(&r, 3);
+    cr_assert(strstr(r.err, "contradicts"), "%s", r.err);
+    cr_assert_eq(r.out_len, 0);
+    run_result_free(&r);
+    run_mailscope(&r, (const char *[]){ "imap://host", "--password-env", "MS_UNSET_VARIABLE_X", NULL });
+    assert_exit(&r, 3);
+    cr_assert(strstr(r.err, "MS_UNSET_VARIABLE_X"));
+    run_result_free(&r);
+}
