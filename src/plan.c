@@ -54,6 +54,7 @@ void plan_on_event(struct plan *p, const struct session_event *ev)
     }
     if (ev->op == OP_LOGIN && ev->fail == FAIL_NONE) {
         p->ntlm_probed = true;
+        snprintf(p->message, sizeof p->message, "%s", ev->message ? ev->message : "");
         return;
     }
     fail(p, ev->fail, ev->message);
@@ -104,7 +105,7 @@ static int step_login(struct plan *p)
         p->login_ok = true;
         return 0;
     }
-    if (!p->o.user || (needs_secret(p->o.auth) && !p->o.secret)) {
+    if (needs_secret(p->o.auth) && (!p->o.user || !p->o.secret)) {
         note(p, OP_LOGIN, "no user name or password given: login skipped");
         return 0;
     }

@@ -24,7 +24,7 @@ struct plan_options {
     enum plan_tls tls;
     enum plan_until until;
     enum session_auth auth;
-    const char *user;           /* NULL: no login step */
+    const char *user;           /* NULL: no login step (unless EXTERNAL or NTLM) */
     const char *secret;         /* NULL: no login step (unless EXTERNAL or NTLM) */
     const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
 };

@@ -129,6 +129,11 @@ json_t *run_json(const struct run_result *r)
 
 unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path)
 {
+    return scripted_start_at(scenario, "127.0.0.1", pid, log_path);
+}
+
+unsigned scripted_start_at(const char *scenario, const char *bind, pid_t *pid, char *log_path)
+{
     char path[512];
     snprintf(path, sizeof path, "%s/%s", env("MS_SCENARIOS"), scenario);
     snprintf(log_path, 256, "/tmp/ms-scripted-%d-%ld.log", (int)getpid(), (long)random());
@@ -140,7 +145,7 @@ unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path)
         dup2(out[1], 1);
         close(out[0]);
         execl(env("MS_SCRIPTED_SERVER"), "scripted_server", "--cert", cert_path("chain.pem"),
-              "--key", cert_path("leaf.key"), "--timeout", "20", "--log", log_path, path,
+              "--key", cert_path("leaf.key"), "--bind", bind, "--timeout", "20", "--log", log_path, path,
               (char *)NULL);
         _exit(127);
     }

@@ -32,6 +32,8 @@ json_t *run_json(const struct run_result *r);
 /* Start the scripted server on scenario (MS_SCENARIOS/name); returns its
  * port; *pid and log_path (at least 256 bytes) are filled. */
 unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path);
+/* The same, listening on bind ("127.0.0.1", "::1"). */
+unsigned scripted_start_at(const char *scenario, const char *bind, pid_t *pid, char *log_path);
 /* Wait for it and return its exit status (0: every scenario step passed). */
 int scripted_wait(pid_t pid);
 /* The whole log file (caller frees). */

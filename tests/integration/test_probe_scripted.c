@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -218,5 +219,87 @@ Test(usage, json_even_for_usage_errors)
     run_mailscope(&r, (const char *[]){ "imap://host", "--password-env", "MS_UNSET_VARIABLE_X", NULL });
     assert_exit(&r, 3);
     cr_assert(strstr(r.err, "MS_UNSET_VARIABLE_X"));
+    run_result_free(&r);
+}
+
+Test(scripted, exchange_ntlm_challenge_names_the_server)
+{
+    struct scripted sc;
+    start(&sc, "exchange-ntlm.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=none", "--auth=ntlm", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 0);
+    cr_assert_str_eq(str(j, "server_family"), "exchange");
+    json_t *ntlm = json_object_get(j, "ntlm");
+    cr_assert_str_eq(str(ntlm, "dns_computer"), "EX01.contoso.local");
+    cr_assert_str_eq(str(ntlm, "netbios_computer"), "EX01");
+    cr_assert_str_eq(str(ntlm, "netbios_domain"), "CONTOSO");
+    cr_assert_str_eq(str(ntlm, "os_version"), "10.0.17763");
+    cr_assert(strstr(str(j, "summary"), "EX01.contoso.local"), "%s", str(j, "summary"));
+    cr_assert_not(contains(log, len, env("MS_TEST_PASSWORD")));
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, xoauth2_error_details_then_no)
+{
+    struct scripted sc;
+    start(&sc, "gmail-xoauth2.scn", "imaps");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--auth=xoauth2", "--password-env", "PW",
+                                        "--cafile", cert_path("root.pem"), "--servername",
+                                        "mail.test", "--json", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "auth");
+    cr_assert_str_eq(str(j, "server_family"), "gmail");
+    cr_assert(strstr(str(j, "summary"), "Invalid credentials"), "%s", str(j, "summary"));
+    cr_assert_str_eq(str(step_named(j, "login"), "sent"), "a002 AUTHENTICATE XOAUTH2 *****\n");
+    cr_assert_not(contains(r.out, r.out_len, env("MS_TEST_PASSWORD")));
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, silent_server_times_out)
+{
+    struct scripted sc;
+    start(&sc, "silent.scn", "imap");
+    struct run_result r;
+    time_t t0 = time(NULL);
+    run_mailscope(&r, (const char *[]){ sc.url, "--timeout", "1", "--json", NULL });
+    time_t took = time(NULL) - t0;
+    size_t len;
+    free(finish(&sc, &len));
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "timeout");
+    cr_assert(strstr(str(j, "summary"), "greeting"), "%s", str(j, "summary"));
+    cr_assert(took <= 3, "gave up after %ld s with --timeout 1", (long)took);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, ipv6_only_address)
+{
+    struct scripted sc;
+    unsigned port = scripted_start_at("ipv6-greeting.scn", "::1", &sc.pid, sc.log);
+    char url[80];
+    snprintf(url, sizeof url, "imap://[::1]:%u", port);
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ url, "-6", "--until=greeting", "--json", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    json_t *j = run_json(&r);
+    assert_exit(&r, 0);
+    char want[64];
+    snprintf(want, sizeof want, "[::1]:%u", port);
+    cr_assert_str_eq(str(j, "address"), want);
+    json_decref(j);
     run_result_free(&r);
 }
