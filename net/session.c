@@ -611,6 +611,7 @@ static int start(struct session *s, enum session_op kind, const char *user, cons
 int session_capability(struct session *s) { return start(s, OP_CAPABILITY, NULL, NULL); }
 int session_starttls(struct session *s) { return start(s, OP_STARTTLS, NULL, NULL); }
 int session_noop(struct session *s) { return start(s, OP_NOOP, NULL, NULL); }
+int session_id(struct session *s) { return start(s, OP_ID, NULL, NULL); }
 int session_logout(struct session *s) { return start(s, OP_LOGOUT, NULL, NULL); }
 int session_select(struct session *s, const char *mailbox)
 {

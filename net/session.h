@@ -112,6 +112,8 @@ int session_login(struct session *s, enum session_auth mech, const char *user, c
 /* IMAP: EXAMINE mailbox (read-only). POP3: STAT. */
 int session_select(struct session *s, const char *mailbox);
 int session_noop(struct session *s);
+/* IMAP ID (RFC 2971): the server's answer names its software and version. */
+int session_id(struct session *s);
 int session_logout(struct session *s);
 /* Close from our side now, without a LOGOUT (reported as an orderly close). */
 void session_close(struct session *s);

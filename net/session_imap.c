@@ -158,6 +158,9 @@ int imap_start(struct session *s, struct op *op, const char *arg, const char *se
         session_set_state(s, SST_LOGGING_OUT);
         simple_command(s, op, "LOGOUT");
         break;
+    case OP_ID:
+        simple_command(s, op, "ID (\"name\" \"mailscope\")");
+        break;
     default:
         simple_command(s, op, op->kind == OP_CAPABILITY ? "CAPABILITY"
                               : op->kind == OP_STARTTLS ? "STARTTLS" : "NOOP");

@@ -112,6 +112,9 @@ int pop3_start(struct session *s, struct op *op, const char *arg, const char *se
     case OP_LOGOUT:
         session_set_state(s, SST_LOGGING_OUT);
         return command(s, op, "QUIT", NULL);
+    case OP_ID:
+        session_op_end(s, op, false, "", FAIL_PROTOCOL, "ID is an IMAP command (RFC 2971)");
+        return 0;
     default:
         return command(s, op, "NOOP", NULL);
     }
