@@ -75,6 +75,12 @@ void imap_frame_next(struct imap_framer *f, const uint8_t *buf, size_t len, stru
     out->consumed = line_len + 1;
     if (line_len && buf[line_len - 1] == '\r')
         line_len--;
+    if (line_len > f->max_line) {
+        out->type = IMAP_FRAME_ERROR;
+        snprintf(out->error, sizeof out->error,
+                 "the server sent a line longer than %zu bytes", f->max_line);
+        return;
+    }
     out->type = IMAP_FRAME_LINE;
     out->data = buf;
     out->len = line_len;
@@ -244,9 +250,10 @@ int imap_astring(const char *s, bool nonsync, char *out, size_t cap, bool *liter
             return -1;
         out[o++] = '"';
         for (size_t i = 0; i < n; i++) {
-            if (o + 3 >= cap)
+            bool esc = s[i] == '"' || s[i] == '\\';
+            if (o + 2 + esc >= cap)   /* this char, its escape, the closing quote, NUL */
                 return -1;
-            if (s[i] == '"' || s[i] == '\\')
+            if (esc)
                 out[o++] = '\\';
             out[o++] = s[i];
         }

@@ -30,6 +30,12 @@ void pop3_frame_next(struct pop3_framer *f, const uint8_t *buf, size_t len, stru
     out->consumed = n + 1;
     if (n && buf[n - 1] == '\r')
         n--;
+    if (n > f->max_line) {
+        out->type = POP3_FRAME_ERROR;
+        snprintf(out->error, sizeof out->error,
+                 "the server sent a line longer than %zu bytes", f->max_line);
+        return;
+    }
     out->data = buf;
     out->len = n;
     if (!f->multiline) {

@@ -626,6 +626,12 @@ int session_login(struct session *s, enum session_auth mech, const char *user, c
     if (!op)
         return -1;
     op->mech = mech;
+    /* A line break would end the command and start another (USER, PASS, LOGIN). */
+    if ((user && strpbrk(user, "\r\n")) || (secret && strpbrk(secret, "\r\n"))) {
+        session_op_end(s, op, false, "", FAIL_AUTH,
+                       "the user name or password contains a line break: not sent");
+        return 0;
+    }
     session_remember_secret(s, user, secret);
     return s->p.proto == SESSION_IMAP ? imap_start(s, op, user, secret)
                                       : pop3_start(s, op, user, secret);

@@ -32,8 +32,8 @@ static int percent_decode(const char *s, size_t n, char *out, size_t cap)
             c = hi * 16 + lo;
             i += 2;
         }
-        if (c == 0 || o + 1 >= cap)
-            return -1;
+        if (c < 0x20 || c == 0x7f || o + 1 >= cap)
+            return -1;   /* a control character in a user name would split a command */
         out[o++] = (char)c;
     }
     out[o] = 0;
@@ -141,7 +141,8 @@ int url_parse(const char *s, struct mail_url *u, char *err, size_t errlen)
             return -1;
         }
         if (percent_decode(rest, (size_t)(at - rest), u->user, sizeof u->user) < 0) {
-            snprintf(err, errlen, "the user name in the URL is not valid percent-encoding");
+            snprintf(err, errlen, "the user name in the URL is not valid percent-encoding "
+                     "or contains a control character");
             return -1;
         }
         rest = at + 1;

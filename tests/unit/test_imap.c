@@ -497,10 +497,9 @@ Test(imap_frame, max_line_does_not_limit_literals)
     expect_literal(&c[1], "01234567890123456789");
 }
 
-/* BUG (reported): with a bare LF, a line of max_line + 1 bytes is accepted,
- * though max_line is "the longest line accepted, CRLF excluded" and the same
- * line with CRLF is refused. Enable once imap_frame_next checks line_len. */
-Test(imap_frame, line_of_max_line_plus_one_with_bare_lf_refused, .disabled = true)
+/* Regression: with a bare LF, a line of max_line + 1 bytes was accepted,
+ * though max_line is "the longest line accepted, CRLF excluded". */
+Test(imap_frame, line_of_max_line_plus_one_with_bare_lf_refused)
 {
     struct imap_framer f;
     struct imap_frame fr;
@@ -867,11 +866,9 @@ Test(imap_astring, too_small_buffer)
     cr_assert_eq(imap_astring("", false, out, 2, &literal), -1);
 }
 
-/* BUG (reported, minor): the quoted branch reserves one byte too many, so a
- * quoted string that fits exactly (with its NUL) is refused, unlike atoms
- * and literal headers. Enable once the bound in imap_astring is o + 2 < cap
- * for a plain character (o + 3 < cap for an escaped one). */
-Test(imap_astring, quoted_exact_fit, .disabled = true)
+/* Regression: a quoted string that fits exactly (with its NUL) was refused,
+ * unlike atoms and literal headers. */
+Test(imap_astring, quoted_exact_fit)
 {
     char out[6];
     bool literal;

@@ -280,9 +280,9 @@ Test(pop3_frame, overlong_line_fed_bytewise)
     cr_assert_eq(i, 10, "ERROR after %zu bytes, want 10", i);
 }
 
-/* BUG (reported): as in the IMAP framer, a bare-LF line of max_line + 1
- * bytes gets through. Enable once pop3_frame_next checks the line length. */
-Test(pop3_frame, line_of_max_line_plus_one_with_bare_lf_refused, .disabled = true)
+/* Regression: as in the IMAP framer, a bare-LF line of max_line + 1
+ * bytes got through. */
+Test(pop3_frame, line_of_max_line_plus_one_with_bare_lf_refused)
 {
     struct pop3_framer f;
     struct pop3_frame fr;
