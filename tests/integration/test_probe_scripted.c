@@ -303,3 +303,17 @@ Test(scripted, ipv6_only_address)
     json_decref(j);
     run_result_free(&r);
 }
+
+/* A name that cannot resolve, without sending a query anywhere: an IPv6
+ * literal asked for over IPv4 only. */
+Test(usage, unresolvable_name_is_unknown_dns)
+{
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ "imap://[::1]:143", "-4", "--json", NULL });
+    json_t *j = run_json(&r);
+    assert_exit(&r, 3);
+    cr_assert_str_eq(str(j, "failure_class"), "dns");
+    cr_assert(strstr(str(j, "summary"), "cannot resolve ::1"), "%s", str(j, "summary"));
+    json_decref(j);
+    run_result_free(&r);
+}
