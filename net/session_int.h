@@ -35,6 +35,7 @@ struct op {
     int sasl_step;
     bool sasl_cancelled;
     bool user_sent;         /* POP3 USER/PASS: USER acknowledged */
+    int replies_pending;    /* POP3 pipelined USER+PASS: replies still to come */
 };
 
 struct qevent {
@@ -70,6 +71,7 @@ struct session {
     char *greeting;
     char apop_ts[256];
     bool bye_seen;
+    int swallow_replies;        /* POP3 replies owed to a finished op */
     struct tls_info tls;
     bool tls_started;
     struct ntlm_challenge_info ntlm;

@@ -74,6 +74,29 @@ static int start_auth(struct session *s, struct op *op)
     return rc;
 }
 
+static void send_pass(struct session *s, struct op *op)
+{
+    char wire[600];
+    snprintf(wire, sizeof wire, "PASS %s", s->secret ? s->secret : "");
+    session_send_line(s, op, wire, "PASS *****");
+    OPENSSL_cleanse(wire, sizeof wire);
+}
+
+/* USER and PASS in one round trip when the server allows pipelining
+ * (RFC 2449); the op then waits for both replies. */
+static int start_user_pass(struct session *s, struct op *op, const char *user)
+{
+    char wire[600];
+    snprintf(wire, sizeof wire, "USER %s", user);
+    int rc = command(s, op, wire, NULL);
+    if (rc == 0 && capset_has(session_caps_now(s), "PIPELINING")) {
+        send_pass(s, op);
+        op->user_sent = true;
+        op->replies_pending = 2;
+    }
+    return rc;
+}
+
 static int start_login(struct session *s, struct op *op, const char *user, const char *secret)
 {
     if (op->mech == AUTH_DEFAULT)
@@ -85,11 +108,9 @@ static int start_login(struct session *s, struct op *op, const char *user, const
     }
     if (op->mech != AUTH_NTLM && !session_credentials_allowed(s, op))
         return 0;
-    char wire[600];
     switch (op->mech) {
     case AUTH_USER:
-        snprintf(wire, sizeof wire, "USER %s", user ? user : "");
-        return command(s, op, wire, NULL);
+        return start_user_pass(s, op, user ? user : "");
     case AUTH_APOP:
         return start_apop(s, op, user ? user : "", secret ? secret : "");
     default:
@@ -125,12 +146,19 @@ int pop3_start(struct session *s, struct op *op, const char *arg, const char *se
 static void login_reply(struct session *s, struct op *op, const struct pop3_status_line *st)
 {
     int tl = (int)st->text_len;
+    if (op->replies_pending == 2) {
+        op->replies_pending = 1;
+        if (st->status == POP3_ST_OK)
+            return;   /* USER accepted; PASS's answer decides */
+        op->user_sent = false;  /* the USER refusal is the reason; PASS's reply is swallowed */
+        session_op_end(s, op, false, "-ERR", FAIL_AUTH, "login refused: USER -ERR %.*s", tl,
+                       st->text);
+        s->swallow_replies++;
+        return;
+    }
     if (st->status == POP3_ST_OK && op->mech == AUTH_USER && !op->user_sent && !op->raw) {
         op->user_sent = true;
-        char wire[600];
-        snprintf(wire, sizeof wire, "PASS %s", s->secret ? s->secret : "");
-        session_send_line(s, op, wire, "PASS *****");
-        OPENSSL_cleanse(wire, sizeof wire);
+        send_pass(s, op);
         return;
     }
     if (st->status == POP3_ST_OK) {
@@ -239,6 +267,10 @@ void pop3_handle_input(struct session *s)
         struct op *op = session_oldest_op(s);
         session_received(s, op ? op->kind : OP_NONE, s->in + s->in_off - f.consumed,
                          f.consumed - (f.consumed >= 2 && s->in[s->in_off - 2] == '\r' ? 2 : 1));
+        if (s->swallow_replies && f.type == POP3_FRAME_LINE) {
+            s->swallow_replies--;   /* the answer to a PASS whose USER was refused */
+            continue;
+        }
         if (!op) {
             session_notice(s, OP_NONE, "the server sent a reply nobody asked for");
             continue;
