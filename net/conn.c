@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,10 @@ static void fail(struct conn *c, enum failure_class cls, const char *msg)
 
 struct conn *conn_new(struct loop *l, const struct conn_events *ev, void *arg)
 {
+    /* OpenSSL writes with write(): a peer that hung up must not kill us. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -308,17 +313,19 @@ static int flush_tls(struct conn *c)
     return 0;
 }
 
-static void flush(struct conn *c)
+/* -1 when the connection failed: c may have been freed by the callback. */
+static int flush(struct conn *c)
 {
     if (c->phase != PH_OPEN)
-        return;
+        return 0;
     if ((c->ssl ? flush_tls(c) : flush_plain(c)) < 0) {
         char msg[300];
         snprintf(msg, sizeof msg, "connection lost while sending: %s", c->error);
         fail(c, FAIL_CLOSED, msg);
-        return;
+        return -1;
     }
     update_watch(c);
+    return 0;
 }
 
 static void on_fd(void *arg, int fd, short revents)
@@ -334,8 +341,7 @@ static void on_fd(void *arg, int fd, short revents)
     case PH_OPEN:
         if (revents & POLLOUT) {
             c->want_write = false;
-            flush(c);
-            if (c->phase != PH_OPEN)
+            if (flush(c) < 0)
                 return;
         }
         if (revents & (POLLIN | POLLHUP | POLLERR))

@@ -3,7 +3,10 @@
  * Contract: conn reports through the callbacks in struct conn_events, always
  * from the loop, never from inside a conn_*() call. It keeps no protocol
  * knowledge; the caller reads with conn_read() when told the connection is
- * readable, and queues output with conn_write(). Deadlines are the caller's. */
+ * readable, and queues output with conn_write(). Deadlines are the caller's.
+ * OpenSSL writes with write(): the first conn_new() ignores SIGPIPE unless
+ * the program already handles it, so a peer that hangs up is an error value,
+ * not the end of the process. */
 #ifndef MAILSCOPE_CONN_H
 #define MAILSCOPE_CONN_H
 

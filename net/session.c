@@ -111,6 +111,24 @@ void session_free(struct session *s)
 
 /* ---- events ---------------------------------------------------------- */
 
+static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle);
+
+/* Messages quote the server's text: known secrets become *****. */
+static char *scrub_message(struct session *s, const char *msg)
+{
+    if (!msg)
+        return NULL;
+    size_t n = strlen(msg);
+    uint8_t *copy = malloc(n + 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, msg, n);
+    copy = scrub(copy, &n, s->secret);
+    copy = scrub(copy, &n, s->secret_b64);
+    copy[n] = 0;
+    return (char *)copy;
+}
+
 static void flush_timer_cb(void *arg)
 {
     struct session *s = arg;
@@ -141,7 +159,7 @@ void session_emit(struct session *s, const struct session_event *ev)
     }
     qe->ev.data = qe->data;
     qe->status = dup_or_null(ev->status);
-    qe->message = dup_or_null(ev->message);
+    qe->message = scrub_message(s, ev->message);
     qe->ev.status = qe->status ? qe->status : "";
     qe->ev.message = qe->message;
     /* Delivered from the loop, never from inside the call that caused it. */
@@ -213,8 +231,8 @@ static void deadline_cb(void *arg)
         return;
     }
     struct op *op = &s->ops[0];
-    session_fatal(s, FAIL_TIMEOUT, "no answer to %s within %d s",
-                  session_op_name(op->kind, s->p.proto), s->p.timeout_ms / 1000);
+    session_fatal(s, FAIL_TIMEOUT, "no answer to %s within %.1f s",
+                  session_op_name(op->kind, s->p.proto), s->p.timeout_ms / 1000.0);
     flush_events(s);
 }
 

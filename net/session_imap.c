@@ -312,6 +312,8 @@ static void continuation(struct session *s, const struct imap_response *r)
         op->awaiting_cont = op->next_part < op->n_parts;
         return;
     }
+    if (op->raw)
+        op->cont_requested = true;
     if (op->kind != OP_LOGIN || op->raw)
         return;   /* the operator answers by typing */
     char *b64 = NULL;
@@ -428,14 +430,19 @@ static int raw_continuation(struct session *s, const char *line)
 {
     for (size_t i = 0; i < s->n_ops; i++) {
         struct op *op = &s->ops[i];
-        if (op->raw && op->awaiting_cont)
+        if (op->raw && op->awaiting_cont && op->cont_requested) {
+            op->cont_requested = false;
             return session_send_line(s, op, line, op->secret_cont ? "*****" : line);
+        }
     }
     return 1;   /* nobody waits: a new command */
 }
 
 int imap_raw(struct session *s, const char *line, bool add_tag)
 {
+    for (size_t i = 0; i < s->n_ops; i++)
+        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS)
+            return session_refuse(s, "nothing may be sent until STARTTLS and TLS are done");
     int rc = raw_continuation(s, line);
     if (rc <= 0)
         return rc;

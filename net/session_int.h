@@ -28,6 +28,7 @@ struct op {
     struct part parts[SESSION_MAX_PARTS];
     size_t n_parts, next_part;
     bool awaiting_cont;     /* the server may send "+ ..." for this op */
+    bool cont_requested;    /* raw: the server sent "+" and waits for a typed line */
     bool secret_cont;       /* lines typed for it as continuation are secret */
     bool multiline;         /* POP3: +OK opens multi-line data */
     bool raw;               /* typed by the operator */

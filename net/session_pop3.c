@@ -143,16 +143,24 @@ int pop3_start(struct session *s, struct op *op, const char *arg, const char *se
 
 /* ---- responses ------------------------------------------------------- */
 
+/* "-ERR [CODE] text": the whole answer, for the operator. */
+static void describe(const struct pop3_status_line *st, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s%s%.*s", st->status == POP3_ST_OK ? "+OK " : "-ERR ",
+             st->code[0] ? "[" : "", st->code, st->code[0] ? "] " : "", (int)st->text_len,
+             st->text);
+}
+
 static void login_reply(struct session *s, struct op *op, const struct pop3_status_line *st)
 {
-    int tl = (int)st->text_len;
+    char answer[700];
+    describe(st, answer, sizeof answer);
     if (op->replies_pending == 2) {
         op->replies_pending = 1;
         if (st->status == POP3_ST_OK)
             return;   /* USER accepted; PASS's answer decides */
         op->user_sent = false;  /* the USER refusal is the reason; PASS's reply is swallowed */
-        session_op_end(s, op, false, "-ERR", FAIL_AUTH, "login refused: USER -ERR %.*s", tl,
-                       st->text);
+        session_op_end(s, op, false, "-ERR", FAIL_AUTH, "login refused: USER %s", answer);
         s->swallow_replies++;
         return;
     }
@@ -170,15 +178,16 @@ static void login_reply(struct session *s, struct op *op, const struct pop3_stat
                        "server's identity)", s->ntlm.dns_computer, s->ntlm.netbios_domain,
                        s->ntlm.netbios_computer);
     } else {
-        session_op_end(s, op, false, "-ERR", FAIL_AUTH, "login refused: -ERR %s%s%s%.*s",
-                       st->code[0] ? "[" : "", st->code, st->code[0] ? "] " : "", tl, st->text);
+        session_op_end(s, op, false, "-ERR", FAIL_AUTH, "login refused: %s", answer);
     }
 }
 
 static void continuation(struct session *s, struct op *op, const struct pop3_status_line *st)
 {
+    if (op->raw)
+        op->cont_requested = true;   /* the operator answers by typing */
     if (op->kind != OP_LOGIN || op->raw || op->mech == AUTH_USER || op->mech == AUTH_APOP)
-        return;   /* typed commands: the operator answers */
+        return;
     char *b64 = NULL;
     const char *display = NULL;
     if (sasl_next_response(s, op, st->text, st->text_len, &b64, &display) < 0)
@@ -333,8 +342,15 @@ static void raw_display(const char *line, size_t cmdlen, const char *args, enum 
 int pop3_raw(struct session *s, const char *line)
 {
     for (size_t i = 0; i < s->n_ops; i++)
-        if (s->ops[i].raw && s->ops[i].awaiting_cont)
-            return session_send_line(s, &s->ops[i], line, s->ops[i].secret_cont ? "*****" : line);
+        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS)
+            return session_refuse(s, "nothing may be sent until STLS and TLS are done");
+    for (size_t i = 0; i < s->n_ops; i++) {
+        struct op *op = &s->ops[i];
+        if (op->raw && op->awaiting_cont && op->cont_requested) {
+            op->cont_requested = false;
+            return session_send_line(s, op, line, op->secret_cont ? "*****" : line);
+        }
+    }
     size_t cmdlen = strcspn(line, " ");
     const char *args = line + cmdlen;
     while (*args == ' ')

@@ -397,3 +397,29 @@ Test(dovecot, record_json_transcript_without_password)
     json_decref(j);
     run_result_free(&r);
 }
+
+Test(dovecot, pop3_plaintext_allowed_is_a_warning)
+{
+    struct run_result r;
+    json_t *j = probe_json(&r, (const char *[]){ url("pop3", "MS_OPEN_POP3_PORT"), "--tls=none",
+                                                 "--allow-plaintext-login", "--password-env", "PW",
+                                                 "--json", NULL });
+    assert_login_ok(j, 1);
+    cr_assert_str_eq(str(j, "tls_mode"), "none");
+    cr_assert(json_is_null(json_object_get(j, "tls")));
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(dovecot, pop3_strict_server_refuses_plaintext_password)
+{
+    struct run_result r;
+    json_t *j = probe_json(&r, (const char *[]){ url("pop3", "MS_STRICT_POP3_PORT"), "--tls=none",
+                                                 "--allow-plaintext-login", "--password-env", "PW",
+                                                 "--json", NULL });
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "auth");
+    cr_assert(strstr(str(j, "summary"), "[AUTH]"), "%s", str(j, "summary"));
+    json_decref(j);
+    run_result_free(&r);
+}

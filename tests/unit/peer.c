@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +424,7 @@ static int tls_accept(struct peer *p)
         return -1;
     }
     SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);   /* a client close is EOF */
     p->ctx = ctx;
     SSL *ssl = SSL_new(ctx);
     if (!ssl || SSL_set_fd(ssl, p->fd) != 1) {
@@ -490,6 +492,13 @@ static int run_step(struct peer *p, const struct peer_step *st)
 static void *peer_main(void *arg)
 {
     struct peer *p = arg;
+    /* A client that hangs up makes our writes fail with EPIPE; SIGPIPE is
+     * sent to the writing thread, so blocking it here keeps it from killing
+     * the test while the session's own thread keeps the default action. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
     if (poll(&pfd, 1, wait_ms(p, PEER_WAIT_MS)) != 1) {
         peer_fail(p, "no client connected");
