@@ -317,3 +317,37 @@ Test(usage, unresolvable_name_is_unknown_dns)
     json_decref(j);
     run_result_free(&r);
 }
+
+Test(scripted, failed_capability_is_tls_required_when_starttls_required)
+{
+    struct scripted sc;
+    start(&sc, "imap-capability-bad.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=starttls", "--password-env", "PW",
+                                        "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls-required");
+    assert_no_credentials(log, len);
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, tls_alert_is_a_clear_tls_failure)
+{
+    struct scripted sc;
+    start(&sc, "tls-alert.scn", "imaps");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--json", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls");
+    cr_assert(strstr(str(j, "summary"), "handshake failure"), "%s", str(j, "summary"));
+    json_decref(j);
+    run_result_free(&r);
+}
