@@ -10,204 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "plan.h"
+#include "record.h"
 #include "report.h"
 #include "secret.h"
 #include "transcript.h"
 #include "url.h"
-
-enum output_kind { OUT_TEXT, OUT_JSON, OUT_NAGIOS };
-
-struct probe_opts {
-    const char *url_text;
-    struct mail_url url;
-    enum plan_tls tls;
-    const char *tls_text;
-    enum plan_until until;
-    enum session_auth auth;
-    const char *user;
-    const char *password_env, *password_file;
-    const char *cafile, *capath, *servername, *cert, *key;
-    bool insecure, allow_plaintext;
-    int timeout_ms;
-    int family;
-    enum output_kind output;
-    const char *record;
-    int expiry_warn_days;
-};
-
-void probe_usage(FILE *out)
-{
-    fputs(
-"usage: mailscope probe [OPTIONS] URL\n"
-"  URL: imap://[user@]host[:port] | imaps:// | pop3:// | pop3s://  (ports 143/993/110/995)\n"
-"Connects, reads the greeting, asks capabilities, upgrades with STARTTLS/STLS,\n"
-"logs in, selects INBOX (POP3: STAT), logs out; reports every step, the TLS facts\n"
-"and the certificate chain. Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
-"\n"
-"  --tls=auto|starttls|implicit|none  auto: implicit for imaps/pop3s, else STARTTLS when\n"
-"                                     offered; starttls: TLS required, never clear text\n"
-"  --user NAME                        user name (or user@ in the URL)\n"
-"  --password-env VAR                 read the password (or token) from $VAR\n"
-"  --password-file FILE               read it from the first line of FILE\n"
-"                                     (never on the command line)\n"
-"  --auth=MECH                        login|plain|login-sasl|cram-md5|xoauth2|oauthbearer|\n"
-"                                     external|ntlm|apop|user (default: PLAIN when offered,\n"
-"                                     else LOGIN; POP3: USER/PASS). ntlm only reads the\n"
-"                                     server's identity from its challenge, then cancels\n"
-"  --cafile FILE  --capath DIR        trust anchors (default: the system store;\n"
-"                                     SSL_CERT_FILE / SSL_CERT_DIR are honoured)\n"
-"  --servername NAME                  SNI and the name verified (default: the URL's host)\n"
-"  --insecure                         go on after failed verification (exit >= 1)\n"
-"  --allow-plaintext-login            allow credentials over an unencrypted connection\n"
-"  --until=STEP                       stop after connect|greeting|capability|starttls|\n"
-"                                     auth|select\n"
-"  --cert FILE  --key FILE            client certificate and key (and SASL EXTERNAL)\n"
-"  --timeout SECS                     limit for each wait (default 15)\n"
-"  --expiry-warn DAYS                 WARNING when the certificate expires within DAYS (30)\n"
-"  -4, -6                             IPv4 or IPv6 only\n"
-"  --json                             one JSON object on stdout, on success and failure\n"
-"  --output=text|json|nagios          nagios: one status line with performance data\n"
-"  --record FILE                      also write the session to FILE (.json .txt .md)\n"
-"  -h, --help                         this text\n", out);
-}
-
-enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
-       O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY };
-
-static const struct option long_opts[] = {
-    { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
-    { "password-env", required_argument, 0, O_PWENV },
-    { "password-file", required_argument, 0, O_PWFILE }, { "auth", required_argument, 0, O_AUTH },
-    { "cafile", required_argument, 0, O_CAFILE }, { "capath", required_argument, 0, O_CAPATH },
-    { "servername", required_argument, 0, O_SNI }, { "insecure", no_argument, 0, O_INSECURE },
-    { "allow-plaintext-login", no_argument, 0, O_PLAIN },
-    { "until", required_argument, 0, O_UNTIL }, { "cert", required_argument, 0, O_CERT },
-    { "key", required_argument, 0, O_KEY }, { "timeout", required_argument, 0, O_TIMEOUT },
-    { "json", no_argument, 0, O_JSON }, { "output", required_argument, 0, O_OUTPUT },
-    { "record", required_argument, 0, O_RECORD }, { "expiry-warn", required_argument, 0, O_EXPIRY },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-
-static int parse_positive(const char *s, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < 0 || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-/* One option; 0, or -1 with a message. */
-static int apply_opt(struct probe_opts *o, int c, const char *arg, char *err, size_t errlen)
-{
-    int secs;
-    switch (c) {
-    case O_TLS: o->tls_text = arg;
-        if (plan_tls_parse(arg, &o->tls) == 0) return 0;
-        snprintf(err, errlen, "--tls takes auto, starttls, implicit or none"); return -1;
-    case O_UNTIL:
-        if (plan_until_parse(arg, &o->until) == 0) return 0;
-        snprintf(err, errlen, "--until takes connect, greeting, capability, starttls, auth or select");
-        return -1;
-    case O_AUTH:
-        if (session_auth_parse(arg, &o->auth) == 0) return 0;
-        snprintf(err, errlen, "--auth takes login, plain, login-sasl, cram-md5, xoauth2, "
-                 "oauthbearer, external, ntlm, apop or user"); return -1;
-    case O_TIMEOUT:
-        if (parse_positive(arg, 3600, &secs) == 0 && secs > 0) { o->timeout_ms = secs * 1000; return 0; }
-        snprintf(err, errlen, "--timeout takes whole seconds from 1 to 3600"); return -1;
-    case O_EXPIRY:
-        if (parse_positive(arg, 3650, &o->expiry_warn_days) == 0) return 0;
-        snprintf(err, errlen, "--expiry-warn takes days from 0 to 3650"); return -1;
-    case O_OUTPUT:
-        if (!strcmp(arg, "text")) o->output = OUT_TEXT;
-        else if (!strcmp(arg, "json")) o->output = OUT_JSON;
-        else if (!strcmp(arg, "nagios")) o->output = OUT_NAGIOS;
-        else { snprintf(err, errlen, "--output takes text, json or nagios"); return -1; }
-        return 0;
-    case O_USER: o->user = arg; return 0;
-    case O_PWENV: o->password_env = arg; return 0;
-    case O_PWFILE: o->password_file = arg; return 0;
-    case O_CAFILE: o->cafile = arg; return 0;
-    case O_CAPATH: o->capath = arg; return 0;
-    case O_SNI: o->servername = arg; return 0;
-    case O_CERT: o->cert = arg; return 0;
-    case O_KEY: o->key = arg; return 0;
-    case O_INSECURE: o->insecure = true; return 0;
-    case O_PLAIN: o->allow_plaintext = true; return 0;
-    case O_JSON: o->output = OUT_JSON; return 0;
-    case O_RECORD: o->record = arg; return 0;
-    case '4': o->family = AF_INET; return 0;
-    case '6': o->family = AF_INET6; return 0;
-    default: snprintf(err, errlen, "unknown option (see mailscope probe --help)"); return -1;
-    }
-}
-
-static int check_combination(struct probe_opts *o, char *err, size_t errlen)
-{
-    if (url_parse(o->url_text, &o->url, err, errlen) < 0)
-        return -1;
-    if (o->url.implicit_tls && (o->tls == PLAN_TLS_STARTTLS || o->tls == PLAN_TLS_NONE)) {
-        snprintf(err, errlen, "%s:// is implicit TLS; --tls=%s contradicts it", o->url.scheme,
-                 o->tls_text);
-        return -1;
-    }
-    if (o->url.implicit_tls)
-        o->tls = PLAN_TLS_IMPLICIT;
-    if (o->password_env && o->password_file) {
-        snprintf(err, errlen, "give either --password-env or --password-file, not both");
-        return -1;
-    }
-    if (o->key && !o->cert) {
-        snprintf(err, errlen, "--key needs --cert");
-        return -1;
-    }
-    if (!o->user && o->url.user[0])
-        o->user = o->url.user;
-    if (o->record && !strrchr(o->record, '.')) {
-        snprintf(err, errlen, "--record FILE needs an extension: .json, .txt or .md");
-        return -1;
-    }
-    return 0;
-}
-
-/* Parse argv; 0, 1 for --help, -1 with a message. */
-static int parse_args(int argc, char **argv, struct probe_opts *o, char *err, size_t errlen)
-{
-    *o = (struct probe_opts){ .tls_text = "auto", .timeout_ms = 15000, .family = AF_UNSPEC,
-                              .expiry_warn_days = 30 };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "46h", long_opts, NULL)) != -1) {
-        if (c == 'h')
-            return 1;
-        if (c == '?' || c == ':') {
-            snprintf(err, errlen, "unknown option or missing value: %s (see mailscope probe --help)",
-                     argv[optind - 1]);
-            return -1;
-        }
-        if (apply_opt(o, c, optarg, err, errlen) < 0)
-            return -1;
-    }
-    if (optind != argc - 1) {
-        snprintf(err, errlen, optind >= argc ? "probe needs a URL, e.g. imap://mail.example.com"
-                                             : "probe takes exactly one URL");
-        return -1;
-    }
-    o->url_text = argv[optind];
-    return check_combination(o, err, errlen);
-}
-
-static bool wants_json(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--output=json"))
-            return true;
-    return false;
-}
 
 static int usage_error(bool json, const char *msg)
 {
@@ -249,58 +58,13 @@ static void run_loop(struct loop *l, struct run *r)
     }
 }
 
-static struct session_params session_params_of(const struct probe_opts *o)
-{
-    return (struct session_params){
-        .proto = o->url.proto, .host = o->url.host, .port = o->url.port, .family = o->family,
-        .implicit_tls = o->tls == PLAN_TLS_IMPLICIT,
-        .tls_required = o->tls == PLAN_TLS_STARTTLS || o->tls == PLAN_TLS_IMPLICIT,
-        .tls = { .servername = o->servername, .cafile = o->cafile, .capath = o->capath,
-                 .cert = o->cert, .key = o->key },
-        .insecure = o->insecure, .allow_plaintext_login = o->allow_plaintext,
-        .timeout_ms = o->timeout_ms };
-}
-
-static int write_record(const char *path, json_t *report, const struct plan *p,
-                        const struct transcript *t, struct session *s,
-                        const struct report_target *tg, const struct report_verdict *v)
-{
-    const char *ext = strrchr(path, '.');
-    bool json = !strcasecmp(ext, ".json"), md = !strcasecmp(ext, ".md");
-    if (!json && !md && strcasecmp(ext, ".txt")) {
-        fprintf(stderr, "mailscope probe: --record: unknown extension %s (use .json, .txt or .md)\n", ext);
-        return -1;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        fprintf(stderr, "mailscope probe: cannot write %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (json) {
-        json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
-                                "report", report, "events", report_events_json(t));
-        json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        fputc('\n', f);
-        json_decref(doc);
-    } else {
-        if (md)
-            fprintf(f, "# mailscope probe %s\n\n```text\n", tg->url);
-        report_text(f, p, t, s, tg, v);
-        if (md)
-            fputs("```\n", f);
-    }
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-static void output(const struct probe_opts *o, struct run *r, const struct report_target *tg,
+static void output(const struct ms_options *o, struct run *r, const struct report_target *tg,
                    const struct report_verdict *v)
 {
     json_t *j = report_json(&r->plan, &r->t, r->s, tg, v);
-    if (o->record)
-        write_record(o->record, j, &r->plan, &r->t, r->s, tg, v);
+    char err[600];
+    if (o->record && record_write(o->record, j, &r->plan, &r->t, r->s, tg, v, err, sizeof err) < 0)
+        fprintf(stderr, "mailscope probe: --record: %s\n", err);
     if (o->output == OUT_JSON) {
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
         fputc('\n', stdout);
@@ -312,13 +76,13 @@ static void output(const struct probe_opts *o, struct run *r, const struct repor
     json_decref(j);
 }
 
-static int run_probe(const struct probe_opts *o, const char *secret)
+static int run_probe(const struct ms_options *o, const char *secret)
 {
     struct loop *l = loop_new();
     struct run r;
     memset(&r, 0, sizeof r);
     transcript_init(&r.t, o->url.proto);
-    struct session_params sp = session_params_of(o);
+    struct session_params sp = options_session_params(o);
     r.s = l ? session_new(l, &sp, on_event, &r) : NULL;
     if (!r.s) {
         transcript_free(&r.t);
@@ -342,12 +106,24 @@ static int run_probe(const struct probe_opts *o, const char *secret)
     return v.exit_code;
 }
 
+void probe_usage(FILE *out)
+{
+    fputs(
+"usage: mailscope probe [OPTIONS] URL\n"
+"  URL: imap://[user@]host[:port] | imaps:// | pop3:// | pop3s://  (ports 143/993/110/995)\n"
+"Connects, reads the greeting, asks capabilities, upgrades with STARTTLS/STLS,\n"
+"logs in, selects INBOX (POP3: STAT), logs out; reports every step, the TLS facts\n"
+"and the certificate chain. Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
+"\n", out);
+    options_usage(out);
+}
+
 int probe_main(int argc, char **argv)
 {
-    struct probe_opts o;
+    struct ms_options o;
     char err[512];
-    bool json = wants_json(argc, argv);
-    int rc = parse_args(argc, argv, &o, err, sizeof err);
+    bool json = options_want_json(argc, argv);
+    int rc = options_parse(argc, argv, 1, &o, err, sizeof err);
     if (rc > 0) {
         probe_usage(stdout);
         return EXIT_OK;

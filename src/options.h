@@ -1,0 +1,47 @@
+/* options — the command-line options that probe and the console share
+ * (--tls, --cafile, --servername, --insecure, --allow-plaintext-login, -4/-6,
+ * --timeout, --record ...), parsed once into struct ms_options, with the
+ * help text for them and the session parameters they give. */
+#ifndef MAILSCOPE_OPTIONS_H
+#define MAILSCOPE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "plan.h"
+#include "session.h"
+#include "url.h"
+
+enum output_kind { OUT_TEXT, OUT_JSON, OUT_NAGIOS };
+
+struct ms_options {
+    const char *url_text;       /* NULL when none was given (console) */
+    struct mail_url url;
+    enum plan_tls tls;
+    const char *tls_text;
+    enum plan_until until;
+    enum session_auth auth;
+    const char *user;
+    const char *password_env, *password_file;
+    const char *cafile, *capath, *servername, *cert, *key;
+    bool insecure, allow_plaintext;
+    int timeout_ms;
+    int family;
+    enum output_kind output;
+    const char *record;
+    int expiry_warn_days;
+};
+
+/* Parse argv (argv[0] is the command name). url: 1 required, 0 optional.
+ * Returns 0, 1 for --help, or -1 with a message for the operator in err. */
+int options_parse(int argc, char **argv, int url, struct ms_options *o, char *err, size_t errlen);
+/* Check and apply a URL given later (the console's /connect). */
+int options_set_url(struct ms_options *o, const char *url, char *err, size_t errlen);
+/* The options' help lines, shared by probe --help and mailscope --help. */
+void options_usage(FILE *out);
+/* The session's parameters for these options. */
+struct session_params options_session_params(const struct ms_options *o);
+/* True when argv asks for JSON output (so even a usage error answers in JSON). */
+bool options_want_json(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+int record_write(const char *path, json_t *report, const struct plan *p,
+                 const struct transcript *t, struct session *s, const struct report_target *tg,
+                 const struct report_verdict *v, char *err, size_t errlen)
+{
+    const char *ext = strrchr(path, '.');
+    if (!ext) {
+        snprintf(err, errlen, "%s needs an extension: .json, .txt or .md", path);
+        return -1;
+    }
+    bool json = !strcasecmp(ext, ".json"), md = !strcasecmp(ext, ".md");
+    if (!json && !md && strcasecmp(ext, ".txt")) {
+        snprintf(err, errlen, "unknown extension %s (use .json, .txt or .md)", ext);
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
+                                "report", report, "events", report_events_json(t));
+        json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        fputc('\n', f);
+        json_decref(doc);
+    } else {
+        if (md)
+            fprintf(f, "# mailscope probe %s\n\n```text\n", tg->url);
+        report_text(f, p, t, s, tg, v);
+        if (md)
+            fputs("```\n", f);
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+

@@ -1,0 +1,22 @@
+/* record — write a session to a file for a ticket: the format follows the
+ * extension (.json: schema mailscope.transcript/1 with the report and every
+ * event; .txt and .md: the text report). Created with mode 0600, never
+ * through a symbolic link. Credentials were redacted before they were
+ * recorded, so every format is safe to attach. */
+#ifndef MAILSCOPE_RECORD_H
+#define MAILSCOPE_RECORD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "plan.h"
+#include "report.h"
+#include "transcript.h"
+
+/* report: the probe report object (borrowed). Returns 0, or -1 with a
+ * message in err. */
+int record_write(const char *path, json_t *report, const struct plan *p,
+                 const struct transcript *t, struct session *s, const struct report_target *tg,
+                 const struct report_verdict *v, char *err, size_t errlen);
+
+#endif
