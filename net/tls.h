@@ -58,4 +58,7 @@ void tls_error_string(char *buf, size_t n);
 /* True when s is an IPv4 or IPv6 literal. */
 bool tls_is_ip_literal(const char *s);
 
+/* The operator's words for a verification error code (depth_error[]). */
+const char *tls_verify_error_text(long code);
+
 #endif

@@ -209,3 +209,45 @@ int plan_tls_parse(const char *s, enum plan_tls *out)
         }
     return -1;
 }
+
+enum plan_step plan_next(const struct plan *p) { return p->next; }
+
+void plan_skip(struct plan *p)
+{
+    if (p->next < STEP_DONE)
+        p->next++;
+}
+
+static const char *login_preview(const struct plan *p, char *buf, size_t cap)
+{
+    const char *user = p->o.user ? p->o.user : "USER";
+    enum session_auth a = p->o.auth;
+    if (p->proto == SESSION_POP3 && (a == AUTH_DEFAULT || a == AUTH_USER))
+        snprintf(buf, cap, "USER %s, PASS *****", user);
+    else if (p->proto == SESSION_POP3 && a == AUTH_APOP)
+        snprintf(buf, cap, "APOP %s *****", user);
+    else if (a == AUTH_LOGIN || (a == AUTH_DEFAULT && p->proto == SESSION_IMAP &&
+                                 !capset_has_sasl(session_current_caps(p->s), "PLAIN")))
+        snprintf(buf, cap, "LOGIN %s *****", user);
+    else
+        snprintf(buf, cap, "%s %s", p->proto == SESSION_IMAP ? "AUTHENTICATE" : "AUTH",
+                 a == AUTH_DEFAULT ? "PLAIN" : session_auth_name(a));
+    return buf;
+}
+
+void plan_preview(const struct plan *p, char *buf, size_t cap)
+{
+    bool imap = p->proto == SESSION_IMAP;
+    const char *text = "";
+    switch (p->next) {
+    case STEP_CONNECT: text = "(open the connection, read the greeting)"; break;
+    case STEP_CAPABILITY: case STEP_CAPABILITY_TLS: text = imap ? "CAPABILITY" : "CAPA"; break;
+    case STEP_STARTTLS: text = imap ? "STARTTLS" : "STLS"; break;
+    case STEP_LOGIN: text = login_preview(p, buf, cap); break;
+    case STEP_SELECT: text = imap ? "EXAMINE INBOX" : "STAT"; break;
+    case STEP_LOGOUT: text = imap ? "LOGOUT" : "QUIT"; break;
+    default: break;
+    }
+    if (text != buf)
+        snprintf(buf, cap, "%s", text);
+}

@@ -51,6 +51,13 @@ void plan_on_event(struct plan *p, const struct session_event *ev);
 /* Start the next step; returns true when one was started, false when done. */
 bool plan_advance(struct plan *p);
 bool plan_done(const struct plan *p);
+/* The step the next plan_advance() considers (the console's step bar). */
+enum plan_step plan_next(const struct plan *p);
+/* Pass over the next step without running it. */
+void plan_skip(struct plan *p);
+/* What that step will send, for the operator to see first: "STARTTLS",
+ * "LOGIN alice *****", "EXAMINE INBOX"; "" when nothing is left. */
+void plan_preview(const struct plan *p, char *buf, size_t cap);
 const char *plan_step_name(enum plan_step st, enum session_proto proto);
 int plan_until_parse(const char *s, enum plan_until *out);
 int plan_tls_parse(const char *s, enum plan_tls *out);

@@ -133,6 +133,7 @@ int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op,
 const char *transcript_kind_name(enum tr_kind k)
 {
     static const char *const names[] = { "op-begin", "sent", "received", "literal", "op-end",
-                                         "tls", "discarded", "notice", "ntlm", "state", "closed" };
+                                         "tls", "discarded", "notice", "ntlm", "state", "closed",
+                                         "note" };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }

@@ -15,7 +15,7 @@
 
 enum tr_kind {
     TR_OP_BEGIN, TR_SENT, TR_RECEIVED, TR_LITERAL, TR_OP_END, TR_TLS, TR_DISCARDED,
-    TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED
+    TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED, TR_NOTE    /* TR_NOTE: the operator's own words */
 };
 
 struct tr_event {

@@ -1,0 +1,50 @@
+#include "lineclass.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "imap.h"
+#include "pop3.h"
+
+enum line_status lineclass_status(enum session_proto proto, const void *line, size_t len)
+{
+    if (proto == SESSION_POP3) {
+        struct pop3_status_line st;
+        pop3_parse_status(line, len, &st);
+        return st.status == POP3_ST_OK ? LS_OK : st.status == POP3_ST_ERR ? LS_BAD
+             : st.status == POP3_ST_CONT ? LS_CONT : LS_DATA;
+    }
+    struct imap_response r;
+    imap_parse_response(line, len, &r);
+    if (r.kind == IMAP_CONTINUATION)
+        return LS_CONT;
+    switch (r.status) {
+    case IMAP_ST_OK: return LS_OK;
+    case IMAP_ST_NO: return LS_NO;
+    case IMAP_ST_BAD: return LS_BAD;
+    case IMAP_ST_BYE: return LS_BYE;
+    case IMAP_ST_PREAUTH: return LS_PREAUTH;
+    default: return LS_DATA;
+    }
+}
+
+static bool word_is(const char *w, size_t n, const char *name)
+{
+    return strlen(name) == n && strncasecmp(w, name, n) == 0;
+}
+
+bool lineclass_has_credentials(enum session_proto proto, const char *line, bool tagged)
+{
+    while (*line == ' ')
+        line++;
+    if (proto == SESSION_IMAP && tagged) {
+        line += strcspn(line, " ");
+        while (*line == ' ')
+            line++;
+    }
+    size_t n = strcspn(line, " ");
+    if (proto == SESSION_IMAP)
+        return word_is(line, n, "LOGIN") || word_is(line, n, "AUTHENTICATE");
+    return word_is(line, n, "PASS") || word_is(line, n, "APOP") ||
+           (word_is(line, n, "AUTH") && line[n] == ' ');
+}
