@@ -49,7 +49,9 @@ struct session *session_new(struct loop *l, const struct session_params *p,
     s->key = dup_or_null(p->tls.key);
     s->p.host = s->host;
     s->p.tls = (struct tls_params){ .servername = s->servername, .cafile = s->cafile,
-                                    .capath = s->capath, .cert = s->cert, .key = s->key };
+                                    .capath = s->capath, .cert = s->cert, .key = s->key,
+                                    .min_version = p->tls.min_version,
+                                    .max_version = p->tls.max_version, .legacy = p->tls.legacy };
     if (s->p.timeout_ms <= 0)
         s->p.timeout_ms = 15000;
     size_t max_line = p->max_line ? p->max_line
@@ -680,6 +682,16 @@ void session_allow_plaintext(struct session *s, bool allow) { s->p.allow_plainte
 
 enum session_state session_state(const struct session *s) { return s->state; }
 bool session_secure(const struct session *s) { return s->conn && conn_is_tls(s->conn); }
+bool session_wants_continuation(const struct session *s, bool *secret)
+{
+    for (size_t i = 0; i < s->n_ops; i++)
+        if (s->ops[i].raw && s->ops[i].awaiting_cont && s->ops[i].cont_requested) {
+            *secret = s->ops[i].secret_cont;
+            return true;
+        }
+    return false;
+}
+
 bool session_busy(const struct session *s) { return s->n_ops > 0 || s->nq > 0; }
 const struct capset *session_caps(const struct session *s, enum caps_phase ph) { return &s->caps[ph]; }
 const struct capset *session_current_caps(const struct session *s)

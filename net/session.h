@@ -126,6 +126,9 @@ void session_allow_plaintext(struct session *s, bool allow);
 
 enum session_state session_state(const struct session *s);
 bool session_secure(const struct session *s);
+/* A line typed now answers the server's continuation request ("+ ...") for
+ * a typed command: it gets no tag. *secret says whether it is a credential. */
+bool session_wants_continuation(const struct session *s, bool *secret);
 /* An op is in flight or an event is still to be delivered. */
 bool session_busy(const struct session *s);
 const struct capset *session_caps(const struct session *s, enum caps_phase phase);

@@ -5,6 +5,11 @@
 
 #include "imap.h"
 #include "pop3.h"
+#include "sanitize.h"
+#include "sasl.h"
+
+#include <stdlib.h>
+#include <stdio.h>
 
 enum line_status lineclass_status(enum session_proto proto, const void *line, size_t len)
 {
@@ -47,4 +52,22 @@ bool lineclass_has_credentials(enum session_proto proto, const char *line, bool 
         return word_is(line, n, "LOGIN") || word_is(line, n, "AUTHENTICATE");
     return word_is(line, n, "PASS") || word_is(line, n, "APOP") ||
            (word_is(line, n, "AUTH") && line[n] == ' ');
+}
+
+bool lineclass_challenge_text(const void *line, size_t len, char *out, size_t cap)
+{
+    const char *l = line;
+    if (len < 3 || l[0] != '+' || l[1] != ' ')
+        return false;
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    if (sasl_b64_decode(l + 2, len - 2, &raw, &n, NULL, 0) < 0)
+        return false;
+    char *clean = sanitize_text(raw, n, cap > 40 ? cap - 40 : 0);
+    free(raw);
+    if (!clean)
+        return false;
+    snprintf(out, cap, "%s", clean);
+    free(clean);
+    return true;
 }

@@ -15,4 +15,8 @@ enum line_status lineclass_status(enum session_proto proto, const void *line, si
 /* LOGIN, AUTHENTICATE (IMAP, after an optional tag); PASS, APOP, AUTH (POP3). */
 bool lineclass_has_credentials(enum session_proto proto, const char *line, bool tagged);
 
+/* A continuation line ("+ base64") decoded for the operator ("Username:"),
+ * sanitised into out; false when it is no base64 continuation. */
+bool lineclass_challenge_text(const void *line, size_t len, char *out, size_t cap);
+
 #endif

@@ -76,78 +76,83 @@ static void note(struct plan *p, enum session_op op, const char *msg)
         transcript_note(p->t, TR_NOTICE, op, msg);
 }
 
-static int started(struct plan *p, int rc)
+static bool started(struct plan *p, int rc)
 {
     if (rc < 0)
         fail(p, FAIL_PROTOCOL, session_error(p->s));
     return rc == 0;
 }
 
-static int step_starttls(struct plan *p)
+/* STARTTLS: 1 run it, 0 not wanted or not offered (noted), -1 TLS required
+ * and not offered (failed). */
+static int decide_starttls(struct plan *p)
 {
     if (session_secure(p->s) || p->o.tls == PLAN_TLS_NONE || p->o.tls == PLAN_TLS_IMPLICIT)
         return 0;
     const char *word = p->proto == SESSION_IMAP ? "STARTTLS" : "STLS";
-    if (!capset_has(session_current_caps(p->s), word)) {
-        char msg[200];
-        if (p->o.tls == PLAN_TLS_STARTTLS) {
-            snprintf(msg, sizeof msg, "the server does not offer %s; TLS was required "
-                     "(--tls=starttls), so nothing more is sent", word);
-            fail(p, FAIL_TLS_REQUIRED, msg);
-            close_now(p);
-        } else {
-            snprintf(msg, sizeof msg, "the server does not offer %s: the session stays in "
-                     "clear text", word);
-            note(p, OP_STARTTLS, msg);
-        }
-        return 0;
+    if (capset_has(session_current_caps(p->s), word))
+        return 1;
+    char msg[200];
+    if (p->o.tls == PLAN_TLS_STARTTLS) {
+        snprintf(msg, sizeof msg, "the server does not offer %s; TLS was required "
+                 "(--tls=starttls), so nothing more is sent", word);
+        fail(p, FAIL_TLS_REQUIRED, msg);
+        close_now(p);
+        return -1;
     }
-    p->started_tls = true;
-    return started(p, session_starttls(p->s));
+    snprintf(msg, sizeof msg, "the server does not offer %s: the session stays in clear text",
+             word);
+    note(p, OP_STARTTLS, msg);
+    return 0;
 }
 
 static bool needs_secret(enum session_auth a) { return a != AUTH_EXTERNAL && a != AUTH_NTLM; }
 
-static int step_login(struct plan *p)
+static int decide_login(struct plan *p)
 {
     if (session_state(p->s) == SST_AUTHENTICATED) {
         note(p, OP_LOGIN, "already authenticated (PREAUTH): login skipped");
         p->login_ok = true;
         return 0;
     }
-    if (needs_secret(p->o.auth) && (!p->o.user || !p->o.secret)) {
+    if (!p->o.interactive && needs_secret(p->o.auth) && (!p->o.user || !p->o.secret)) {
         note(p, OP_LOGIN, "no user name or password given: login skipped");
         return 0;
     }
-    return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
+    return 1;
 }
 
-static int run(struct plan *p, enum plan_step st)
+/* Does step st need running now? 1 yes, 0 skip it (noted), -1 failed. */
+static int decide(struct plan *p, enum plan_step st)
 {
     const struct capset *caps = session_current_caps(p->s);
     switch (st) {
-    case STEP_CONNECT:
-        return started(p, session_connect(p->s));
     case STEP_CAPABILITY:
-        if (caps->known) {
-            note(p, OP_CAPABILITY, "capabilities taken from the greeting (no round trip)");
-            return 0;
-        }
-        return started(p, session_capability(p->s));
-    case STEP_STARTTLS:
-        return step_starttls(p);
-    case STEP_CAPABILITY_TLS:
-        if (!p->started_tls && caps->known)
-            return 0;
-        return started(p, session_capability(p->s));
-    case STEP_LOGIN:
-        return step_login(p);
-    case STEP_SELECT:
-        return p->login_ok ? started(p, session_select(p->s, p->o.mailbox)) : 0;
-    case STEP_LOGOUT:
-        return started(p, session_logout(p->s));
-    default:
+        if (!caps->known)
+            return 1;
+        note(p, OP_CAPABILITY, "capabilities taken from the greeting (no round trip)");
         return 0;
+    case STEP_STARTTLS: return decide_starttls(p);
+    case STEP_CAPABILITY_TLS: return p->started_tls || !caps->known;
+    case STEP_LOGIN: return decide_login(p);
+    case STEP_SELECT: return p->login_ok;
+    case STEP_CONNECT: case STEP_LOGOUT: return 1;
+    default: return 0;
+    }
+}
+
+static bool start_step(struct plan *p, enum plan_step st)
+{
+    switch (st) {
+    case STEP_CONNECT: return started(p, session_connect(p->s));
+    case STEP_CAPABILITY: case STEP_CAPABILITY_TLS: return started(p, session_capability(p->s));
+    case STEP_STARTTLS:
+        p->started_tls = true;
+        return started(p, session_starttls(p->s));
+    case STEP_LOGIN: return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
+    case STEP_SELECT: return started(p, session_select(p->s, p->o.mailbox));
+    case STEP_LOGOUT: return started(p, session_logout(p->s));
+    default: return false;
     }
 }
 
@@ -161,19 +166,30 @@ static enum plan_step last_step_of(enum plan_until u)
     return map[u];
 }
 
-bool plan_advance(struct plan *p)
+void plan_settle(struct plan *p)
 {
     while (p->next < STEP_DONE) {
         if (p->next != STEP_CONNECT && session_state(p->s) == SST_CLOSED) {
             p->next = STEP_DONE;
-            break;
+            return;
         }
         if (p->next > last_step_of(p->o.until) && p->next < STEP_LOGOUT)
             p->next = STEP_LOGOUT;
-        if (run(p, p->next++))
-            return true;
+        enum plan_step st = p->next;
+        int d = decide(p, st);
+        if (d > 0)
+            return;
+        if (d == 0 && p->next == st)
+            p->next++;
     }
-    return false;
+}
+
+bool plan_advance(struct plan *p)
+{
+    plan_settle(p);
+    if (p->next >= STEP_DONE)
+        return false;
+    return start_step(p, p->next++);
 }
 
 bool plan_done(const struct plan *p) { return p->next >= STEP_DONE; }

@@ -5,7 +5,8 @@
  * the greeting cost no round trip) and stops at the first failure, logging
  * out politely when the connection is still up.
  * Use: plan_on_event() for every session event; when the session is not
- * busy and the loop turn is over, plan_advance() starts the next step. */
+ * busy and the loop turn is over, plan_advance() starts the next step
+ * (the console calls plan_settle() first, to show which one). */
 #ifndef MAILSCOPE_PLAN_H
 #define MAILSCOPE_PLAN_H
 
@@ -27,6 +28,7 @@ struct plan_options {
     const char *user;           /* NULL: no login step (unless EXTERNAL or NTLM) */
     const char *secret;         /* NULL: no login step (unless EXTERNAL or NTLM) */
     const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
+    bool interactive;           /* credentials are asked when the login step comes */
 };
 
 struct plan {
@@ -48,6 +50,10 @@ struct plan {
 void plan_init(struct plan *p, struct session *s, struct transcript *t, enum session_proto proto,
                const struct plan_options *o);
 void plan_on_event(struct plan *p, const struct session_event *ev);
+/* Pass over the steps that need no round trip now (capabilities known,
+ * STARTTLS not offered in auto mode...), noting why; call it when the
+ * session is not busy. plan_next() then names the step that will run. */
+void plan_settle(struct plan *p);
 /* Start the next step; returns true when one was started, false when done. */
 bool plan_advance(struct plan *p);
 bool plan_done(const struct plan *p);

@@ -1,18 +1,19 @@
-/* mailscope's main(): dispatches to the faces. The interactive console
- * lives in ui/ too once it is built; probe is the headless face in src/. */
+/* mailscope's main(): the console by default, probe as a subcommand. */
 #include <stdio.h>
 #include <string.h>
 
+#include "console.h"
 #include "probe.h"
 #include "version.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: mailscope probe [OPTIONS] URL    check an IMAP or POP3 server step by step\n"
-          "       mailscope --version\n"
-          "       mailscope --help\n"
-          "\n", out);
+    fputs("usage: mailscope [OPTIONS] [URL]          the interactive console\n"
+          "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
+          "       mailscope --version | --help\n\n", out);
     probe_usage(out);
+    fputs("\nThe console takes the same options; inside it, F1 lists every key and\n"
+          "/command (/connect /step /capability /starttls /login /auth /chain /save ...).\n", out);
 }
 
 int main(int argc, char **argv)
@@ -27,8 +28,5 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "mailscope: %s\n"
-            "The interactive console is not part of this build yet; use 'mailscope probe URL'.\n"
-            "See 'mailscope --help'.\n", argc < 2 ? "no command given" : "unknown command");
-    return 3;
+    return console_main(argc, argv);
 }

@@ -19,10 +19,13 @@ set -euo pipefail
 HOST=127.0.0.2
 INSTANCES=(open strict)
 declare -A PLAINTEXT=([open]=no [strict]=yes)
-declare -A IMAP_PORT=([open]=21143 [strict]=22143)
-declare -A IMAPS_PORT=([open]=21993 [strict]=22993)
-declare -A POP3_PORT=([open]=21110 [strict]=22110)
-declare -A POP3S_PORT=([open]=21995 [strict]=22995)
+# MS_PORT_OFFSET shifts every port, so a second test environment can run
+# beside the first (e.g. a developer's while scripts/test runs).
+off=${MS_PORT_OFFSET:-0}
+declare -A IMAP_PORT=([open]=$((21143 + off)) [strict]=$((22143 + off)))
+declare -A IMAPS_PORT=([open]=$((21993 + off)) [strict]=$((22993 + off)))
+declare -A POP3_PORT=([open]=$((21110 + off)) [strict]=$((22110 + off)))
+declare -A POP3S_PORT=([open]=$((21995 + off)) [strict]=$((22995 + off)))
 MAIL_UID=65534
 MAIL_GID=65534
 START_TIMEOUT=10   # seconds, per instance

@@ -1,0 +1,599 @@
+/* console.c — the console's life: options, terminal set-up and teardown,
+ * the loop, the session and its plan, and what a typed line does. */
+#include "console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cmdtable.h"
+#include "console_int.h"
+#include "fingerprint.h"
+#include "lineclass.h"
+#include "record.h"
+#include "report.h"
+#include "rlbridge.h"
+#include "sasl.h"
+#include "secret.h"
+#include "theme.h"
+
+static struct console *the_console;   /* readline's callbacks carry no argument */
+static int signal_fd = -1;
+
+void console_usage(FILE *out)
+{
+    fputs("usage: mailscope [OPTIONS] [URL]      the interactive console\n"
+          "  Steps through a session (F5 or /step), sends typed lines to the server,\n"
+          "  shows replies, the certificate chain and capabilities side by side.\n"
+          "  F1 lists every key and /command. Options as for probe:\n\n", out);
+    options_usage(out);
+}
+
+void console_message(struct console *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- the session ------------------------------------------------------ */
+
+static void on_event(void *arg, const struct session_event *ev)
+{
+    struct console *c = arg;
+    transcript_append(&c->t, ev);
+    plan_on_event(&c->plan, ev);
+}
+
+static void end_session(struct console *c)
+{
+    if (!c->have_session)
+        return;
+    session_free(c->s);
+    c->s = NULL;
+    transcript_free(&c->t);
+    c->have_session = false;
+    c->tp.consumed = 0;
+}
+
+static void connect_to(struct console *c, const char *url)
+{
+    char err[600];
+    if (url && options_set_url(&c->o, url, err, sizeof err) < 0) {
+        console_message(c, "%s", err);
+        return;
+    }
+    if (!c->o.url_text) {
+        console_message(c, "give a URL: /connect imap://host (imaps://, pop3://, pop3s://)");
+        return;
+    }
+    if (c->have_session)
+        tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
+    end_session(c);
+    transcript_init(&c->t, c->o.url.proto);
+    struct session_params sp = options_session_params(&c->o);
+    c->s = session_new(c->loop, &sp, on_event, c);
+    if (!c->s) {
+        console_message(c, "out of memory");
+        transcript_free(&c->t);
+        return;
+    }
+    c->have_session = true;
+    struct plan_options po = { .tls = c->o.tls, .until = c->o.until, .auth = c->o.auth,
+                               .user = c->o.user, .secret = c->secret, .interactive = true };
+    plan_init(&c->plan, c->s, &c->t, c->o.url.proto, &po);
+    plan_advance(&c->plan);   /* connect and read the greeting at once */
+}
+
+static bool connected(struct console *c)
+{
+    if (c->have_session && session_state(c->s) != SST_CLOSED)
+        return true;
+    console_message(c, "not connected: /connect URL");
+    return false;
+}
+
+static bool needs_secret(enum session_auth m) { return m != AUTH_EXTERNAL && m != AUTH_NTLM; }
+
+/* Credentials about to go out in clear: ask first (the founding case is a
+ * line-of-business app logging in with plain text on port 143). */
+static bool confirm_plaintext(struct console *c, struct pending p)
+{
+    if (session_secure(c->s) || c->o.allow_plaintext)
+        return false;
+    c->pend = p;
+    c->prompt = PROMPT_CONFIRM;
+    c->plen = 0;
+    console_message(c, "The connection is NOT encrypted. Send the credentials in clear text "
+                    "to %s? Type yes or no", c->o.url.host);
+    return true;
+}
+
+static bool ask_password(struct console *c, struct pending p)
+{
+    if (c->secret || !needs_secret(p.mech))
+        return false;
+    c->pend = p;
+    c->prompt = PROMPT_PASSWORD;
+    c->plen = 0;
+    console_message(c, "password for %s (not shown, not kept in history)",
+                    p.user[0] ? p.user : "the login");
+    return true;
+}
+
+static void login(struct console *c, enum session_auth mech, const char *user)
+{
+    struct pending p = { .kind = PEND_LOGIN, .mech = mech };
+    snprintf(p.user, sizeof p.user, "%s", user && *user ? user : c->o.user ? c->o.user : "");
+    if (!p.user[0] && needs_secret(mech)) {
+        console_message(c, "who? /login USER (or --user, or user@ in the URL)");
+        return;
+    }
+    if (ask_password(c, p) || confirm_plaintext(c, p))
+        return;
+    if (!session_secure(c->s))
+        session_allow_plaintext(c->s, true);   /* confirmed, or --allow-plaintext-login */
+    session_login(c->s, mech, p.user, c->secret);
+}
+
+void console_step(struct console *c)
+{
+    if (!c->have_session) {
+        connect_to(c, NULL);
+        return;
+    }
+    if (session_busy(c->s)) {
+        console_message(c, "waiting for the step in flight (Ctrl-C cancels it)");
+        return;
+    }
+    plan_settle(&c->plan);
+    if (plan_next(&c->plan) == STEP_LOGIN && session_state(c->s) == SST_NOT_AUTHENTICATED) {
+        struct pending p = { .kind = PEND_STEP, .mech = c->o.auth };
+        snprintf(p.user, sizeof p.user, "%s", c->o.user ? c->o.user : "");
+        if (ask_password(c, p) || confirm_plaintext(c, p))
+            return;
+        if (!session_secure(c->s))
+            session_allow_plaintext(c->s, true);
+    }
+    c->plan.o.secret = c->secret;
+    if (!plan_advance(&c->plan))
+        console_message(c, "the plan is done: type commands, or /connect again");
+}
+
+/* ---- prompts ---------------------------------------------------------- */
+
+static void send_raw(struct console *c, const char *line);
+
+void console_prompt_done(struct console *c, bool accepted)
+{
+    enum prompt was = c->prompt;
+    c->prompt = PROMPT_NONE;
+    c->pbuf[c->plen] = 0;
+    struct pending p = c->pend;
+    c->pend = (struct pending){ .kind = PEND_NONE };
+    if (was == PROMPT_SEARCH) {
+        snprintf(c->search, sizeof c->search, "%.255s", c->pbuf);
+        if (accepted && !tv_search(&c->tp.tv, c->search, true, getmaxy(c->wtrans)))
+            console_message(c, "not found: %s", c->search);
+    } else if (was == PROMPT_PASSWORD && accepted) {
+        secret_free(c->secret);
+        c->secret = strdup(c->pbuf);
+        c->message[0] = 0;
+        if (p.kind == PEND_STEP)
+            console_step(c);
+        else if (p.kind == PEND_LOGIN)
+            login(c, p.mech, p.user);
+    } else if (was == PROMPT_CONFIRM && accepted && !strcasecmp(c->pbuf, "yes")) {
+        c->o.allow_plaintext = true;
+        session_allow_plaintext(c->s, true);
+        c->message[0] = 0;
+        if (p.kind == PEND_STEP)
+            console_step(c);
+        else if (p.kind == PEND_LOGIN)
+            login(c, p.mech, p.user);
+        else if (p.kind == PEND_RAW)
+            send_raw(c, p.line);
+    } else {
+        console_message(c, "cancelled");
+    }
+    if (p.line) {
+        explicit_bzero(p.line, strlen(p.line));
+        free(p.line);
+    }
+    explicit_bzero(c->pbuf, sizeof c->pbuf);
+    c->plen = 0;
+}
+
+/* ---- typed lines ------------------------------------------------------ */
+
+static void send_raw(struct console *c, const char *line)
+{
+    bool secret = false;
+    bool cont = session_wants_continuation(c->s, &secret);
+    bool imap = c->o.url.proto == SESSION_IMAP;
+    bool tag = imap && !cont && cmdtable_imap_needs_tag(line);
+    bool creds = !cont && lineclass_has_credentials(c->o.url.proto, line, imap && !tag);
+    if (creds && !session_secure(c->s) && !c->o.allow_plaintext) {
+        struct pending p = { .kind = PEND_RAW, .line = strdup(line) };
+        if (p.line && confirm_plaintext(c, p))
+            return;
+        free(p.line);
+    }
+    if (!creds && !secret)
+        rlb_remember(line);   /* history never holds a credential */
+    if (session_raw(c->s, line, tag) < 0)
+        console_message(c, "%s", session_error(c->s));
+}
+
+static void chain_save(struct console *c, const char *path)
+{
+    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain) {
+        console_message(c, "no certificate chain yet");
+        return;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        console_message(c, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (size_t i = 0; i < c->t.tls.n_chain; i++)
+        fputs(c->t.tls.chain[i].pem ? c->t.tls.chain[i].pem : "", f);
+    fclose(f);
+    console_message(c, "saved %zu certificate(s) to %s", c->t.tls.n_chain, path);
+}
+
+static void save(struct console *c, const char *path)
+{
+    if (!c->have_session || !*path) {
+        console_message(c, !*path ? "/save FILE.json (or .txt, .md)" : "nothing to save yet");
+        return;
+    }
+    struct report_target tg = {
+        .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
+        .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
+        .tls_requested = c->o.tls_text, .expiry_warn_days = c->o.expiry_warn_days };
+    struct report_verdict v;
+    report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
+    json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
+    char err[600];
+    if (record_write(path, j, &c->plan, &c->t, c->s, &tg, &v, err, sizeof err) < 0)
+        console_message(c, "%s", err);
+    else
+        console_message(c, "saved the session to %s (credentials redacted)", path);
+    json_decref(j);
+}
+
+static void b64(struct console *c, const char *text, bool decode)
+{
+    char out[800];
+    if (decode) {
+        char line[700];
+        snprintf(line, sizeof line, "+ %s", text);
+        if (!lineclass_challenge_text(line, strlen(line), out, sizeof out)) {
+            console_message(c, "not base64: %s", text);
+            return;
+        }
+    } else {
+        char *enc = NULL;
+        size_t n;
+        if (sasl_b64_encode(text, strlen(text), &enc, &n) < 0)
+            return;
+        snprintf(out, sizeof out, "%s", enc);
+        free(enc);
+    }
+    char info[900];
+    snprintf(info, sizeof info, "%s %s", decode ? "decoded:" : "base64:", out);
+    tpane_info(&c->tp, ROLE_NOTE, info);
+}
+
+static void auth_command(struct console *c, const char *args)
+{
+    char mech[32] = "", user[256] = "";
+    sscanf(args, "%31s %255s", mech, user);
+    enum session_auth m;
+    if (!mech[0] || session_auth_parse(mech, &m) < 0) {
+        console_message(c, "/auth MECH [USER]: plain login-sasl cram-md5 xoauth2 oauthbearer "
+                        "external ntlm apop user login");
+        return;
+    }
+    login(c, m, user);
+}
+
+static void tab_command(struct console *c, enum ipane_tab tab)
+{
+    c->ip.tab = tab;
+    c->focus = FOCUS_INSPECTOR;
+}
+
+static void command(struct console *c, const struct cmd_info *cmd, const char *args)
+{
+    switch (cmd->id) {
+    case CMD_CONNECT: connect_to(c, *args ? args : NULL); break;
+    case CMD_STEP: console_step(c); break;
+    case CMD_SKIP:
+        if (c->have_session)
+            plan_skip(&c->plan);
+        break;
+    case CMD_CAPABILITY:
+        if (connected(c) && session_capability(c->s) < 0)
+            console_message(c, "%s", session_error(c->s));
+        break;
+    case CMD_STARTTLS:
+        if (connected(c) && session_starttls(c->s) < 0)
+            console_message(c, "%s", session_error(c->s));
+        break;
+    case CMD_LOGIN:
+        if (connected(c))
+            login(c, c->o.url.proto == SESSION_IMAP ? AUTH_LOGIN : AUTH_USER, args);
+        break;
+    case CMD_AUTH:
+        if (connected(c))
+            auth_command(c, args);
+        break;
+    case CMD_CHAIN:
+        if (!strncmp(args, "save", 4) && (args[4] == ' ' || !args[4]))
+            chain_save(c, args[4] ? args + 5 : "chain.pem");
+        else
+            tab_command(c, TAB_CHAIN);
+        break;
+    case CMD_WALKTHROUGH: tab_command(c, TAB_WALKTHROUGH); break;
+    case CMD_SAVE: save(c, args); break;
+    case CMD_HELP: c->help = true; break;
+    case CMD_QUIT: c->quit = true; break;
+    case CMD_DISCONNECT:
+        if (connected(c) && session_logout(c->s) < 0)
+            session_close(c->s);
+        break;
+    case CMD_CLEAR:
+        tpane_clear(&c->tp, &c->t);
+        break;
+    case CMD_RAW:
+        c->tp.raw = !strcasecmp(args, "on");
+        tpane_rebuild(&c->tp);
+        console_message(c, "raw display %s", c->tp.raw ? "on" : "off");
+        break;
+    case CMD_B64: b64(c, args, false); break;
+    case CMD_UNB64: b64(c, args, true); break;
+    case CMD_NOTE:
+        if (c->have_session && *args)
+            transcript_note(&c->t, TR_NOTE, OP_NONE, args);
+        break;
+    default: break;
+    }
+}
+
+void console_line(struct console *c, char *line)
+{
+    if (!line) {
+        c->quit = true;   /* Ctrl-D on an empty line */
+        return;
+    }
+    c->message[0] = 0;
+    c->ctrl_c = 0;
+    const char *args;
+    const struct cmd_info *cmd = cmdtable_parse(line, &args);
+    if (cmd) {
+        rlb_remember(line);
+        command(c, cmd, args);
+    } else if (line[0] == '/' && line[1] != '/') {
+        console_message(c, "unknown command %.60s (F1 lists them; start a line with // to "
+                        "send a slash to the server)", line);
+    } else if (*line && connected(c)) {
+        send_raw(c, line[0] == '/' ? line + 1 : line);
+    }
+    explicit_bzero(line, strlen(line));
+    free(line);
+}
+
+void console_cancel(struct console *c)
+{
+    if (c->have_session && session_busy(c->s)) {
+        session_close(c->s);
+        console_message(c, "cancelled: the connection was closed (/connect to start again)");
+        return;
+    }
+    if (++c->ctrl_c >= 2)
+        c->quit = true;
+    else
+        console_message(c, "press Ctrl-C again, or type /quit, to leave");
+}
+
+char **console_complete(const char *word, bool first_word)
+{
+    struct console *c = the_console;
+    if (!first_word && word[0] != '/')
+        return NULL;
+    bool imap = !c->have_session || c->o.url.proto == SESSION_IMAP;
+    return cmdtable_complete(word, imap, c->have_session ? session_current_caps(c->s) : NULL);
+}
+
+static void on_rl_line(char *line) { console_line(the_console, line); }
+
+/* ---- terminal and loop ------------------------------------------------ */
+
+static void on_signal_cb(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(signal_fd, &b, 1) < 0) {
+        /* the pipe is full: a signal is already waiting */
+    }
+    errno = saved;
+}
+
+static void on_signal(void *arg, int fd, short revents)
+{
+    struct console *c = arg;
+    unsigned char sigs[16];
+    ssize_t n = read(fd, sigs, sizeof sigs);
+    for (ssize_t i = 0; i < n; i++) {
+        if (sigs[i] == SIGWINCH) {
+            struct winsize ws;
+            if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+                resizeterm(ws.ws_row, ws.ws_col);
+            console_layout(c);
+        } else if (sigs[i] == SIGINT) {
+            console_cancel(c);
+        } else {
+            c->quit = true;
+        }
+    }
+}
+
+static void on_stdin(void *arg, int fd, short revents)
+{
+    struct console *c = arg;
+    /* ncurses may hold bytes of a half-read key that poll() will not report again. */
+    int key;
+    while ((key = wgetch(c->wcmd)) != ERR)
+        keys_handle(c, key);
+}
+
+static int install_signals(struct console *c)
+{
+    if (pipe2(c->sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return -1;
+    signal_fd = c->sig_pipe[1];
+    struct sigaction sa = { .sa_handler = on_signal_cb };
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static char *history_path(void)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home)
+        return NULL;
+    size_t n = strlen(home) + 32;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/.mailscope_history", home);
+    return p;
+}
+
+static void start_terminal(struct console *c)
+{
+    initscr();
+    raw();        /* Ctrl-C arrives as a key: it cancels, it does not kill */
+    noecho();
+    nonl();
+    set_escdelay(25);
+    theme_init();
+    curs_set(1);
+    console_layout(c);
+    char *hist = history_path();
+    rlb_init("> ", on_rl_line, console_complete, hist);
+    free(hist);
+}
+
+static void stop_terminal(void)
+{
+    static bool stopped;
+    if (stopped)
+        return;
+    stopped = true;
+    rlb_shutdown();
+    endwin();
+}
+
+static int read_secret(struct console *c)
+{
+    char err[600];
+    if (!c->o.password_env && !c->o.password_file)
+        return 0;
+    c->secret = c->o.password_env ? secret_from_env(c->o.password_env, err, sizeof err)
+                                  : secret_from_file(c->o.password_file, err, sizeof err);
+    if (!c->secret) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void run(struct console *c)
+{
+    loop_watch(c->loop, STDIN_FILENO, POLLIN, on_stdin, c);
+    loop_watch(c->loop, c->sig_pipe[0], POLLIN, on_signal, c);
+    if (c->o.url_text)
+        connect_to(c, NULL);
+    while (!c->quit) {
+        paint(c);
+        bool waiting = c->have_session && session_busy(c->s);
+        loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
+    }
+}
+
+static void finish(struct console *c)
+{
+    char err[600] = "";
+    if (c->o.record && c->have_session) {
+        struct report_target tg = {
+            .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
+            .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
+            .tls_requested = c->o.tls_text, .expiry_warn_days = c->o.expiry_warn_days };
+        struct report_verdict v;
+        report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
+        json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
+        if (record_write(c->o.record, j, &c->plan, &c->t, c->s, &tg, &v, err, sizeof err) < 0)
+            fprintf(stderr, "mailscope: --record: %s\n", err);
+        json_decref(j);
+    }
+    end_session(c);
+    tpane_free(&c->tp);
+    ipane_free(&c->ip);
+    secret_free(c->secret);
+    loop_free(c->loop);
+}
+
+int console_main(int argc, char **argv)
+{
+    static struct console con;
+    struct console *c = &con;
+    char err[600];
+    int rc = options_parse(argc, argv, 0, &c->o, err, sizeof err);
+    if (rc > 0) {
+        console_usage(stdout);
+        return 0;
+    }
+    if (rc < 0 || read_secret(c) < 0) {
+        if (rc < 0)
+            fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "mailscope: the console needs a terminal; for scripts use "
+                "'mailscope probe'\n");
+        return 3;
+    }
+    setlocale(LC_ALL, "");
+    the_console = c;
+    c->loop = loop_new();
+    tpane_init(&c->tp);
+    ipane_init(&c->ip);
+    if (!c->loop || install_signals(c) < 0) {
+        fprintf(stderr, "mailscope: cannot set up the event loop\n");
+        return 3;
+    }
+    start_terminal(c);
+    run(c);
+    stop_terminal();
+    finish(c);
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* console_int — the console's state, shared by console.c (loop, session,
+ * lines typed), keys.c (the keyboard) and paint.c (drawing). Only ui/. */
+#ifndef MAILSCOPE_CONSOLE_INT_H
+#define MAILSCOPE_CONSOLE_INT_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipane.h"
+#include "options.h"
+#include "plan.h"
+#include "session.h"
+#include "tpane.h"
+#include "transcript.h"
+
+enum focus { FOCUS_CMD, FOCUS_TRANSCRIPT, FOCUS_INSPECTOR, FOCUS_COUNT };
+enum prompt { PROMPT_NONE, PROMPT_PASSWORD, PROMPT_CONFIRM, PROMPT_SEARCH };
+
+/* What waits for the operator's answer at a prompt. */
+enum pending_kind { PEND_NONE, PEND_STEP, PEND_LOGIN, PEND_RAW };
+
+struct pending {
+    enum pending_kind kind;
+    enum session_auth mech;
+    char user[256];
+    char *line;             /* PEND_RAW: the typed line (may hold a credential: wiped) */
+};
+
+struct console {
+    struct loop *loop;
+    struct ms_options o;
+    char *secret;           /* password or token: from the options or asked; wiped */
+    struct session *s;
+    struct transcript t;
+    bool have_session;
+    struct plan plan;
+    struct tpane tp;
+    struct ipane ip;
+    WINDOW *wstep, *wtrans, *wsep, *wins, *wstatus, *wcmd;
+    int rows, cols;
+    bool too_small;
+    enum focus focus;
+    enum prompt prompt;
+    char pbuf[1024];
+    size_t plen;
+    struct pending pend;
+    char search[256];
+    bool help, quit, redraw;
+    int ctrl_c;
+    char message[600];
+    int sig_pipe[2];
+    int exit_code;
+};
+
+/* console.c */
+void console_line(struct console *c, char *line);
+void console_message(struct console *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void console_step(struct console *c);
+void console_cancel(struct console *c);
+void console_prompt_done(struct console *c, bool accepted);
+void console_layout(struct console *c);
+char **console_complete(const char *word, bool first_word);
+
+/* keys.c */
+void keys_handle(struct console *c, int key);
+
+/* paint.c */
+void paint(struct console *c);
+
+#endif

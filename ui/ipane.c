@@ -1,0 +1,193 @@
+#include "ipane.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certcheck.h"
+#include "sanitize.h"
+
+static const char *const tab_names[TAB_COUNT] = { "Chain", "TLS", "Caps", "Diagnosis",
+                                                  "Walkthrough" };
+
+const char *ipane_tab_name(enum ipane_tab tab) { return tab_names[tab]; }
+
+void ipane_init(struct ipane *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    tv_init(&ip->tv);
+    ip->tv.follow = false;
+}
+
+void ipane_free(struct ipane *ip) { tv_free(&ip->tv); }
+
+static void __attribute__((format(printf, 3, 4))) line(struct ipane *ip, enum role role,
+                                                       const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *clean = sanitize_text(buf, strlen(buf), 0);
+    tv_add(&ip->tv, role, clean ? clean : "");
+    free(clean);
+}
+
+static void date(time_t t, char *buf, size_t cap)
+{
+    struct tm tm;
+    if (!t || !gmtime_r(&t, &tm))
+        snprintf(buf, cap, "?");
+    else
+        strftime(buf, cap, "%Y-%m-%d", &tm);
+}
+
+static void cert(struct ipane *ip, const struct tls_info *tls, size_t i, time_t now)
+{
+    const struct cert_info *c = &tls->chain[i];
+    char from[16], to[16], sans[1024] = "";
+    date(c->not_before, from, sizeof from);
+    date(c->not_after, to, sizeof to);
+    size_t o = 0;
+    for (size_t k = 0; k < c->n_san && o + 2 < sizeof sans; k++)
+        o += (size_t)snprintf(sans + o, sizeof sans - o, "%s%s", k ? ", " : "", c->san[k]);
+    long days = certinfo_days_left(c, now);
+    line(ip, ROLE_TITLE, "#%zu %s", i, c->subject ? c->subject : "?");
+    line(ip, ROLE_NORMAL, "  issuer: %s", c->issuer ? c->issuer : "?");
+    if (c->n_san)
+        line(ip, ROLE_NORMAL, "  SAN: %s%s", sans, c->san_truncated ? ", ..." : "");
+    line(ip, days < 0 ? ROLE_BAD : days <= 30 ? ROLE_NO : ROLE_NORMAL,
+         "  valid %s .. %s (%ld days left)", from, to, days);
+    line(ip, ROLE_NORMAL, "  key %s, %s%s", c->key ? c->key : "?",
+         c->signature ? c->signature : "?", c->self_signed ? ", self-signed" : "");
+    line(ip, ROLE_DIM, "  SHA-256 %s", c->sha256);
+    long err = i < TLS_MAX_CHAIN ? tls->depth_error[i] : 0;
+    if (err)
+        line(ip, ROLE_BAD, "  verify: %s", tls_verify_error_text(err));
+    else
+        line(ip, ROLE_OK, "  verify: ok at this depth");
+}
+
+static void chain_tab(struct ipane *ip, const struct transcript *t)
+{
+    if (!t->has_tls || !t->tls.n_chain) {
+        line(ip, ROLE_DIM, "No certificate yet: the chain shows here after STARTTLS or on an "
+             "implicit-TLS connection (imaps://, pop3s://).");
+        return;
+    }
+    const struct tls_info *tls = &t->tls;
+    time_t now = time(NULL);
+    line(ip, tls->verified ? ROLE_BANNER_OK : ROLE_BANNER_BAD, "%s",
+         tls->verified ? "Chain verified" : "Chain NOT verified");
+    if (!tls->verified)
+        line(ip, ROLE_BAD, "  %s", tls->verify_error);
+    line(ip, tls->hostname_match ? ROLE_OK : ROLE_BAD, "Name %s: %s", tls->name_checked,
+         tls->hostname_match ? "matches the certificate" : "NOT in the certificate");
+    const char *codes[CERTCHECK_MAX];
+    size_t n = certcheck_problems(tls, now, 30, codes);
+    for (size_t i = 0; i < n; i++)
+        line(ip, ROLE_NO, "problem: %s", codes[i]);
+    line(ip, ROLE_DIM, "As sent by the server (%zu):", tls->n_chain);
+    for (size_t i = 0; i < tls->n_chain; i++)
+        cert(ip, tls, i, now);
+    if (tls->n_verified)
+        line(ip, ROLE_DIM, "Trust anchor: %s", tls->verified_root);
+}
+
+static void tls_tab(struct ipane *ip, const struct transcript *t)
+{
+    if (!t->has_tls) {
+        line(ip, ROLE_DIM, "No TLS yet: /starttls upgrades a plain connection.");
+        return;
+    }
+    const struct tls_info *tls = &t->tls;
+    line(ip, ROLE_NORMAL, "Version  %s", tls->version);
+    line(ip, ROLE_NORMAL, "Cipher   %s", tls->cipher);
+    line(ip, ROLE_NORMAL, "Group    %s", tls->group[0] ? tls->group : "-");
+    line(ip, ROLE_NORMAL, "SNI      %s", tls->sni[0] ? tls->sni : "(none: an address)");
+    line(ip, ROLE_NORMAL, "Checked  %s", tls->name_checked);
+    line(ip, tls->verified ? ROLE_OK : ROLE_BAD, "Verified %s", tls->verified ? "yes" : "NO");
+    if (!tls->verified)
+        line(ip, ROLE_BAD, "         %s", tls->verify_error);
+    line(ip, ROLE_NORMAL, "Path     %zu certificate(s) to the trust anchor", tls->n_verified);
+}
+
+/* The phase's list, marking what is new (+) or gone (-) against before. */
+static void caps_section(struct ipane *ip, const char *title, const struct capset *now,
+                         const struct capset *before)
+{
+    if (!now->known) {
+        line(ip, ROLE_DIM, "%s: not asked", title);
+        return;
+    }
+    line(ip, ROLE_TITLE, "%s (%zu):", title, now->n);
+    for (size_t i = 0; i < now->n; i++) {
+        bool added = before && before->known && !capset_has(before, now->item[i]);
+        line(ip, added ? ROLE_ADDED : ROLE_NORMAL, " %s %s", added ? "+" : " ", now->item[i]);
+    }
+    for (size_t i = 0; before && before->known && i < before->n; i++)
+        if (!capset_has(now, before->item[i]))
+            line(ip, ROLE_REMOVED, " - %s", before->item[i]);
+}
+
+static void caps_tab(struct ipane *ip, const struct session *s)
+{
+    if (!s) {
+        line(ip, ROLE_DIM, "Not connected.");
+        return;
+    }
+    const struct capset *pre = session_caps(s, CAPS_BEFORE_TLS);
+    const struct capset *tls = session_caps(s, CAPS_AFTER_TLS);
+    const struct capset *login = session_caps(s, CAPS_AFTER_LOGIN);
+    caps_section(ip, "Before TLS", pre, NULL);
+    caps_section(ip, "After TLS", tls, pre);
+    caps_section(ip, "After login", login, tls->known ? tls : pre);
+}
+
+void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s)
+{
+    size_t top = ip->tv.top;
+    tv_clear(&ip->tv);
+    ip->tv.follow = false;
+    switch (ip->tab) {
+    case TAB_CHAIN: chain_tab(ip, t); break;
+    case TAB_TLS: tls_tab(ip, t); break;
+    case TAB_CAPS: caps_tab(ip, s); break;
+    case TAB_DIAGNOSIS:
+        line(ip, ROLE_DIM, "The diagnosis engine (ranked causes with evidence) is not part of "
+             "this version yet; the failure class and message are in the transcript.");
+        break;
+    case TAB_WALKTHROUGH:
+        line(ip, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
+             "this version yet.");
+        break;
+    default: break;
+    }
+    ip->tv.top = top < ip->tv.n_rows ? top : 0;
+}
+
+void ipane_draw(struct ipane *ip, WINDOW *w, bool focused)
+{
+    int width = getmaxx(w), h = getmaxy(w);
+    werase(w);
+    wmove(w, 0, 0);
+    for (int i = 0; i < TAB_COUNT && getcurx(w) < width - 1; i++) {
+        wattrset(w, i == (int)ip->tab ? theme_attr(focused ? ROLE_ACTIVE : ROLE_TITLE)
+                                      : theme_attr(ROLE_DIM));
+        waddnstr(w, tab_names[i], width - getcurx(w) - 1);
+        wattrset(w, A_NORMAL);
+        if (getcurx(w) < width - 1)
+            waddch(w, ' ');
+    }
+    wnoutrefresh(w);
+    if (h > 1) {
+        WINDOW *body = derwin(w, h - 1, width, 1, 0);
+        if (body) {
+            tv_draw(&ip->tv, body);
+            delwin(body);
+        }
+    }
+}

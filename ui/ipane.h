@@ -1,0 +1,29 @@
+/* ipane — the inspector pane: tabs Chain, TLS, Capabilities, Diagnosis,
+ * Walkthrough, each drawn from the transcript and the session as they are
+ * now. Capabilities show what appeared (+) and vanished (-) across TLS and
+ * login. */
+#ifndef MAILSCOPE_IPANE_H
+#define MAILSCOPE_IPANE_H
+
+#include <curses.h>
+
+#include "session.h"
+#include "textview.h"
+#include "transcript.h"
+
+enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
+
+struct ipane {
+    enum ipane_tab tab;
+    struct textview tv;
+};
+
+void ipane_init(struct ipane *ip);
+void ipane_free(struct ipane *ip);
+/* Rebuild the current tab's content (s may be NULL before any session). */
+void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s);
+/* The tab bar on row 0 of w, the content below. */
+void ipane_draw(struct ipane *ip, WINDOW *w, bool focused);
+const char *ipane_tab_name(enum ipane_tab tab);
+
+#endif

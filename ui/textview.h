@@ -1,0 +1,53 @@
+/* textview — a scrollable list of sanitised lines, each with a role,
+ * wrapped to the window's width. Rows are recomputed only when the width
+ * changes; appending a line adds its rows. Follow mode keeps the newest
+ * line in view until the operator scrolls back. */
+#ifndef MAILSCOPE_TEXTVIEW_H
+#define MAILSCOPE_TEXTVIEW_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "theme.h"
+
+struct tv_line {
+    char *text;             /* sanitised UTF-8, owned */
+    enum role role;
+    enum role prefix_role;  /* for the first prefix_len bytes */
+    uint16_t prefix_len;
+};
+
+struct tv_row {
+    uint32_t line;
+    uint32_t off, len;
+};
+
+struct textview {
+    struct tv_line *lines;
+    size_t n, cap;
+    struct tv_row *rows;
+    size_t n_rows, rows_cap;
+    int width;
+    size_t top;             /* first row shown */
+    bool follow;
+    size_t match_line;      /* highlighted search hit, SIZE_MAX if none */
+};
+
+void tv_init(struct textview *tv);
+void tv_free(struct textview *tv);
+void tv_clear(struct textview *tv);
+/* Append a line (text is copied; it must already be sanitised). */
+void tv_add(struct textview *tv, enum role role, const char *text);
+void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,
+                     enum role role, const char *text);
+void tv_draw(struct textview *tv, WINDOW *w);
+void tv_scroll(struct textview *tv, long delta, int height);
+void tv_home(struct textview *tv);
+void tv_end(struct textview *tv, int height);
+/* Find pattern (case-insensitive) from the line after (forward) or before
+ * the current hit; scrolls to it. Returns false when there is none. */
+bool tv_search(struct textview *tv, const char *pattern, bool forward, int height);
+
+#endif
