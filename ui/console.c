@@ -181,6 +181,7 @@ void console_prompt_done(struct console *c, bool accepted)
     c->pend = (struct pending){ .kind = PEND_NONE };
     if (was == PROMPT_SEARCH) {
         snprintf(c->search, sizeof c->search, "%.255s", c->pbuf);
+        c->message[0] = 0;
         if (accepted && !tv_search(&c->tp.tv, c->search, true, getmaxy(c->wtrans)))
             console_message(c, "not found: %s", c->search);
     } else if (was == PROMPT_PASSWORD && accepted) {

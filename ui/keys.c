@@ -64,6 +64,7 @@ static void transcript_key(struct console *c, int key)
         c->plen = 0;
         break;
     case 'n': case 'N':
+        c->message[0] = 0;
         if (!tv_search(tv, c->search, key == 'n', h))
             console_message(c, c->search[0] ? "not found: %s" : "no search yet: press /%s",
                             c->search);

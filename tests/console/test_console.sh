@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# End-to-end tests of the console: the real binary in a detached tmux,
+# driven with send-keys, read with capture-pane, against the test Dovecot
+# and the scripted server. Run by ctest (scripts/test sets the environment).
+set -uo pipefail
+
+for v in MS_BIN MS_CERTS MS_TEST_PASSWORD MS_DOVECOT_HOST MS_OPEN_IMAP_PORT MS_OPEN_IMAPS_PORT \
+         MS_OPEN_POP3_PORT MS_SCRIPTED_SERVER MS_SCENARIOS; do
+    [[ -n "${!v:-}" ]] || { echo "$v is not set: run through scripts/test"; exit 2; }
+done
+
+sock="mstest-$$"
+tmux_() { tmux -L "$sock" "$@"; }
+work=$(mktemp -d /tmp/ms-console.XXXXXX)
+trap 'tmux_ kill-server 2>/dev/null; rm -rf "$work"' EXIT
+host=$MS_DOVECOT_HOST
+trust=(--cafile "$MS_CERTS/root.pem" --servername mail.test)
+passed=0 failed=0 current=""
+
+screen() { tmux_ capture-pane -p -t ms 2>/dev/null; }
+
+# start ARGS...: the console in a fresh 160x48 window, HOME in the work dir.
+start() {
+    tmux_ kill-session -t ms 2>/dev/null
+    mkdir -p "$work/home"
+    local cmd
+    printf -v cmd '%q ' env HOME="$work/home" PW="$MS_TEST_PASSWORD" TERM=xterm-256color LANG=C.UTF-8 \
+        "$MS_BIN" "$@"
+    tmux_ new-session -d -s ms -x 160 -y 48 "$cmd 2>$work/stderr; sleep 30"
+}
+
+# wait_for TEXT [SECONDS]: until the screen shows TEXT.
+wait_for() {
+    local deadline=$((SECONDS + ${2:-8}))
+    while ((SECONDS < deadline)); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    fail "the screen never showed: $1"
+    return 1
+}
+
+keys() { tmux_ send-keys -t ms "$@"; }
+line() { tmux_ send-keys -t ms -l -- "$1"; tmux_ send-keys -t ms Enter; }
+
+fail() {
+    echo "FAIL [$current]: $*"
+    echo "----- screen -----"
+    screen
+    echo "------------------"
+    current_failed=1
+}
+
+absent() { screen | grep -qF -- "$1" && fail "the screen shows what it must not: $1"; }
+
+run() {
+    current=$1 current_failed=0
+    : > "$work/stderr"
+    "$1"
+    tmux_ kill-session -t ms 2>/dev/null
+    sleep 0.3   # the console leaves on SIGHUP; sanitizer reports land in stderr
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$work/stderr" 2>/dev/null; then
+        fail "sanitizer report:"
+        cat "$work/stderr"
+    fi
+    if ((current_failed)); then failed=$((failed + 1)); else passed=$((passed + 1)); echo "ok $1"; fi
+}
+
+# ---- tests -------------------------------------------------------------
+
+imap_starttls_session_step_by_step() {
+    start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    wait_for "F5: STARTTLS" || return
+    keys F5; wait_for "TLSv1.3 established" || return
+    wait_for "F5: CAPABILITY" || return
+    keys F5; wait_for "a002 CAPABILITY" || return
+    keys F5; wait_for "a003 AUTHENTICATE PLAIN *****" || return
+    wait_for "login: OK" || return
+    keys F5; wait_for "a004 EXAMINE INBOX" || return
+    wait_for "2 EXISTS" || return
+    keys F5; wait_for "a005 LOGOUT" || return
+    wait_for "connection closed" || return
+    wait_for "#0 CN=mail.test" || return          # the Chain tab, side by side
+    wait_for "Chain verified" || return
+    absent "$MS_TEST_PASSWORD"
+}
+
+pop3_stls_session_step_by_step() {
+    start "pop3://alice@$host:$MS_OPEN_POP3_PORT" "${trust[@]}" --password-env PW
+    wait_for "+OK Dovecot" || return
+    keys F5; wait_for "C: CAPA" || return
+    keys F5; wait_for "TLSv1.3 established" || return
+    keys F5; wait_for "capability: +OK" || return
+    keys F5; wait_for "PASS *****" || return
+    wait_for "login: +OK" || return
+    keys F5; wait_for "C: STAT" || return
+    wait_for "+OK 2 " || return
+    keys F5; wait_for "C: QUIT" || return
+    wait_for "#0 CN=mail.test" || return
+    absent "$MS_TEST_PASSWORD"
+}
+
+password_prompt_and_history() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}"
+    wait_for "Dovecot (Debian) ready." || return
+    line "/login alice"
+    wait_for "Password:" || return
+    tmux_ send-keys -t ms -l -- "$MS_TEST_PASSWORD"
+    wait_for "Password: *" || return
+    absent "$MS_TEST_PASSWORD"
+    keys Enter
+    wait_for "LOGIN alice *****" || return
+    wait_for "login: OK" || return
+    absent "$MS_TEST_PASSWORD"
+    line "/quit"
+    sleep 0.5
+    [[ -f "$work/home/.mailscope_history" ]] || { fail "no history file was written"; return; }
+    grep -qF -- "/login alice" "$work/home/.mailscope_history" || fail "history lacks /login alice"
+    grep -qF -- "$MS_TEST_PASSWORD" "$work/home/.mailscope_history" && fail "the password is in the history"
+}
+
+raw_lines_are_auto_tagged() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    line "NOOP"
+    wait_for "C: a001 NOOP" || return
+    wait_for "S: a001 OK NOOP completed" || return
+    line "x1 CAPABILITY"
+    wait_for "C: x1 CAPABILITY" || return
+    wait_for "S: x1 OK" || return
+    line "LOGIN alice $MS_TEST_PASSWORD"
+    wait_for "C: a002 LOGIN alice *****" || return
+    wait_for "a002 OK" || return
+    absent "$MS_TEST_PASSWORD"
+    grep -qF -- "$MS_TEST_PASSWORD" "$work/home/.mailscope_history" 2>/dev/null &&
+        fail "a typed LOGIN line went into the history"
+    return 0
+}
+
+plaintext_login_asks_first() {
+    start "imap://alice@$host:$MS_OPEN_IMAP_PORT" --tls=none --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    wait_for "PLAINTEXT" || return
+    line "/login"
+    wait_for "NOT encrypted" || return
+    line "no"
+    wait_for "cancelled" || return
+    absent "a001 LOGIN"
+    line "/login"
+    wait_for "NOT encrypted" || return
+    line "yes"
+    wait_for "a001 LOGIN alice *****" || return
+    wait_for "login: OK" || return
+    wait_for "credentials are being sent UNENCRYPTED" || return
+}
+
+resize_keeps_every_pane() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    tmux_ resize-window -t ms -x 100 -y 30; sleep 0.3
+    wait_for "Chain TLS Caps" || return
+    wait_for "F1 help" || return
+    wait_for "Connect" || return
+    tmux_ resize-window -t ms -x 70 -y 20; sleep 0.3
+    wait_for "at least 80x24" || return
+    tmux_ resize-window -t ms -x 160 -y 48; sleep 0.3
+    wait_for "Chain TLS Caps" || return
+    wait_for "Dovecot (Debian) ready." || return
+    wait_for "F1 help" || return
+}
+
+help_overlay_lists_commands() {
+    start
+    wait_for "not connected" || return
+    keys F1
+    wait_for "/connect" || return
+    wait_for "/walkthrough" || return
+    wait_for "Tab / Shift-Tab" || return
+    keys Space
+    sleep 0.3
+    absent "Tab / Shift-Tab"
+}
+
+hostile_greeting_is_escaped() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 20 "$MS_SCENARIOS/imap-hostile-console.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    start "imap://127.0.0.1:$port"
+    wait_for 'Evil' || { kill "$pid" 2>/dev/null; return; }
+    wait_for '\x1b[31mEvil\x1b]52;c;ZXZpbA==\x07' || { kill "$pid"; return; }
+    wait_for '<U+202E>gnp.exe \x9b2J\rTLS OK' || { kill "$pid"; return; }
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+search_in_transcript() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    keys Tab              # empty command line: the focus moves to the transcript
+    keys /
+    wait_for "Search:" || return
+    tmux_ send-keys -t ms -l "no such text"; keys Enter
+    wait_for "not found: no such text" || return
+    keys /
+    tmux_ send-keys -t ms -l "Dovecot"; keys Enter
+    sleep 0.3
+    absent "not found"
+}
+
+for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
+         password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
+         resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
+         search_in_transcript; do
+    run "$t"
+done
+echo "console: $passed passed, $failed failed"
+((failed == 0))
