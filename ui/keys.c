@@ -33,6 +33,29 @@ static void scroll_focused(struct console *c, long delta)
         tv_scroll(&c->tp.tv, delta, pane_height(c->wtrans));
 }
 
+/* F6: the next step's command in the command line, for the operator to edit
+ * and send by hand. The login step becomes /login so no password is typed. */
+static void edit_step(struct console *c)
+{
+    char text[400] = "";
+    if (!c->have_session) {
+        snprintf(text, sizeof text, "/connect %s", c->o.url_text ? c->o.url_text : "imap://");
+    } else if (plan_next(&c->plan) == STEP_LOGIN) {
+        const char *user = c->o.user ? c->o.user : "";
+        if (c->o.auth == AUTH_DEFAULT || c->o.auth == AUTH_LOGIN || c->o.auth == AUTH_USER)
+            snprintf(text, sizeof text, "/login %s", user);
+        else
+            snprintf(text, sizeof text, "/auth %s %s", session_auth_name(c->o.auth), user);
+    } else if (plan_next(&c->plan) == STEP_CONNECT) {
+        snprintf(text, sizeof text, "/connect %s", c->o.url_text ? c->o.url_text : "");
+    } else if (plan_next(&c->plan) < STEP_DONE) {
+        plan_preview(&c->plan, text, sizeof text);
+        plan_skip(&c->plan);   /* the operator sends it instead */
+    }
+    c->focus = FOCUS_CMD;
+    rlb_prefill(text);
+}
+
 /* Keys that work wherever the focus is. Returns true when it used the key. */
 static bool global_key(struct console *c, int key)
 {
@@ -40,6 +63,7 @@ static bool global_key(struct console *c, int key)
     switch (key) {
     case KEY_F(1): c->help = !c->help; return true;
     case KEY_F(5): console_step(c); return true;
+    case KEY_F(6): edit_step(c); return true;
     case CTRL('l'): c->redraw = true; return true;
     case CTRL('c'): rlb_cancel(); console_cancel(c); return true;
     case KEY_PPAGE: scroll_focused(c, -page); return true;
@@ -107,6 +131,10 @@ static void command_key(struct console *c, int key)
         return;
     }
     rlb_feed_key(key);
+    if (*rlb_completion_note()) {   /* several matches: show them */
+        console_message(c, "%s", rlb_completion_note());
+        rlb_completion_note_clear();
+    }
 }
 
 void keys_handle(struct console *c, int key)

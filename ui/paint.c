@@ -64,7 +64,7 @@ static void step_bar(struct console *c)
         plan_preview(&c->plan, preview, sizeof preview);
     wattrset(w, theme_attr(ROLE_STATUS));
     if (next < STEP_DONE)
-        wprintw(w, "  F5: %s", c->have_session ? preview : "connect");
+        wprintw(w, "  F5: %s  F6: edit", c->have_session ? preview : "connect");
     wnoutrefresh(w);
 }
 
@@ -179,6 +179,7 @@ static void help_overlay(struct console *c)
     int y = 1;
     static const char *const keys[] = {
         "F1 this help (any key closes it)      F5 run the next step (/step)",
+        "F6 put the next step's command in the command line to edit (/skip skips it)",
         "Tab / Shift-Tab  move the focus: command line, transcript, inspector",
         "PgUp PgDn  scroll the focused pane (the transcript from the command line)",
         "Transcript: Up Down Home End scroll, / search, n N next / previous hit",

@@ -198,6 +198,7 @@ void rlb_resize(int cols)
 }
 
 const char *rlb_completion_note(void) { return completion_note; }
+void rlb_completion_note_clear(void) { completion_note[0] = 0; }
 
 void rlb_shutdown(void)
 {

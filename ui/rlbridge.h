@@ -36,5 +36,6 @@ void rlb_resize(int cols);
 void rlb_shutdown(void);
 /* The last completion list readline wanted to display ("" if none). */
 const char *rlb_completion_note(void);
+void rlb_completion_note_clear(void);
 
 #endif

@@ -196,6 +196,26 @@ hostile_greeting_is_escaped() {
     return 0
 }
 
+completion_and_edit_step() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    tmux_ send-keys -t ms -l "/capa"; keys Tab
+    wait_for "> /capability" || return
+    keys C-u
+    tmux_ send-keys -t ms -l "/c"; keys Tab Tab
+    wait_for "/capability  /chain  /clear  /connect" || return
+    keys C-c
+    keys F6
+    wait_for "> /login alice" || return     # the login step: /login, no password typed
+    keys Enter
+    wait_for "login: OK" || return
+    keys F6
+    wait_for "> EXAMINE INBOX" || return
+    keys Enter
+    wait_for "C: a002 EXAMINE INBOX" || return
+    wait_for "F5: LOGOUT" || return
+}
+
 search_in_transcript() {
     start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
     wait_for "Dovecot (Debian) ready." || return
@@ -213,7 +233,7 @@ search_in_transcript() {
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
-         search_in_transcript; do
+         completion_and_edit_step search_in_transcript; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
