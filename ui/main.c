@@ -12,8 +12,11 @@ static void usage(FILE *out)
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
           "       mailscope --version | --help\n\n", out);
     probe_usage(out);
-    fputs("\nThe console takes the same options; inside it, F1 lists every key and\n"
-          "/command (/connect /step /capability /starttls /login /auth /chain /save ...).\n", out);
+    fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
+          "plan shown at the top, F6 lets you edit it first, F1 lists every key and\n"
+          "/command (/connect /step /capability /starttls /login /auth /chain /save\n"
+          "/quit ...); any other line goes to the server as typed. man mailscope\n"
+          "documents it all.\n", out);
 }
 
 int main(int argc, char **argv)
