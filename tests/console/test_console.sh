@@ -216,6 +216,34 @@ completion_and_edit_step() {
     wait_for "F5: LOGOUT" || return
 }
 
+save_and_record_without_credentials() {
+    start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" --password-env PW \
+        --record "$work/rec.json"
+    wait_for "Dovecot (Debian) ready." || return
+    keys F5; wait_for "TLSv1.3 established" || return
+    keys F5; wait_for "a002 CAPABILITY" || return
+    keys F5; wait_for "login: OK" || return
+    line "/note ran Set-ImapSettings on EX01"
+    wait_for "note: ran Set-ImapSettings on EX01" || return
+    line "/save $work/saved.txt"
+    wait_for "saved the session to" || return
+    line "/chain save $work/chain.pem"
+    wait_for "saved 2 certificate(s)" || return
+    line "/quit"
+    local i
+    for i in $(seq 50); do [[ -s "$work/rec.json" ]] && break; sleep 0.1; done
+    [[ -s "$work/rec.json" ]] || { fail "--record wrote nothing"; return; }
+    grep -q '"mailscope.transcript/1"' "$work/rec.json" || fail "the recording has no schema"
+    grep -qF "Set-ImapSettings" "$work/rec.json" || fail "the operator's note is not recorded"
+    grep -qF "AUTHENTICATE PLAIN *****" "$work/saved.txt" || fail "the saved text lacks the login"
+    [[ $(grep -c "BEGIN CERTIFICATE" "$work/chain.pem") == 2 ]] || fail "chain.pem lacks the chain"
+    local f
+    for f in "$work/rec.json" "$work/saved.txt"; do
+        grep -qF -- "$MS_TEST_PASSWORD" "$f" && fail "the password is in $f"
+    done
+    return 0
+}
+
 search_in_transcript() {
     start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
     wait_for "Dovecot (Debian) ready." || return
@@ -233,7 +261,7 @@ search_in_transcript() {
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
-         completion_and_edit_step search_in_transcript; do
+         completion_and_edit_step save_and_record_without_credentials search_in_transcript; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
