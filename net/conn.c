@@ -237,8 +237,7 @@ static void finish_connect(struct conn *c)
     c->ev.connected(c->arg, c->address);
 }
 
-static void describe_ssl_error(struct conn *c, int ret, int sslerr, int saved_errno, char *buf,
-                               size_t n)
+static void describe_ssl_error(int sslerr, int saved_errno, char *buf, size_t n)
 {
     char detail[160];
     tls_error_string(detail, sizeof detail);
@@ -249,8 +248,6 @@ static void describe_ssl_error(struct conn *c, int ret, int sslerr, int saved_er
         snprintf(buf, n, "the server closed the TLS session");
     else
         snprintf(buf, n, "%s", detail[0] ? detail : "TLS error");
-    (void)c;
-    (void)ret;
 }
 
 static void continue_handshake(struct conn *c)
@@ -273,7 +270,7 @@ static void continue_handshake(struct conn *c)
         return;
     }
     char why[200], msg[260];
-    describe_ssl_error(c, ret, e, saved, why, sizeof why);
+    describe_ssl_error(e, saved, why, sizeof why);
     tls_info_collect(c->info, c->ssl, c->servername);   /* whatever the server showed */
     snprintf(msg, sizeof msg, "TLS handshake failed: %s", why);
     fail(c, FAIL_TLS, msg);
@@ -304,7 +301,7 @@ static int flush_tls(struct conn *c)
             int saved = errno, e = SSL_get_error(c->ssl, n);
             if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
                 return 0;
-            describe_ssl_error(c, n, e, saved, c->error, sizeof c->error);
+            describe_ssl_error(e, saved, c->error, sizeof c->error);
             return -1;
         }
         memmove(c->out, c->out + n, c->out_len - (size_t)n);
@@ -369,7 +366,7 @@ static ssize_t read_tls(struct conn *c, void *buf, size_t n)
     if (e == SSL_ERROR_ZERO_RETURN)
         c->error[0] = 0;
     else
-        describe_ssl_error(c, r, e, saved, c->error, sizeof c->error);
+        describe_ssl_error(e, saved, c->error, sizeof c->error);
     return -1;
 }
 

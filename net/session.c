@@ -49,9 +49,7 @@ struct session *session_new(struct loop *l, const struct session_params *p,
     s->key = dup_or_null(p->tls.key);
     s->p.host = s->host;
     s->p.tls = (struct tls_params){ .servername = s->servername, .cafile = s->cafile,
-                                    .capath = s->capath, .cert = s->cert, .key = s->key,
-                                    .min_version = p->tls.min_version,
-                                    .max_version = p->tls.max_version, .legacy = p->tls.legacy };
+                                    .capath = s->capath, .cert = s->cert, .key = s->key };
     if (s->p.timeout_ms <= 0)
         s->p.timeout_ms = 15000;
     size_t max_line = p->max_line ? p->max_line
@@ -566,7 +564,7 @@ void session_starttls_accepted(struct session *s, struct op *op)
         session_fatal(s, FAIL_TLS, "%s", err);
 }
 
-void session_greeting_done(struct session *s, struct op *op, const uint8_t *line, size_t len)
+void session_greeting_done(struct session *s, const uint8_t *line, size_t len)
 {
     free(s->greeting);
     s->greeting = malloc(len + 1);

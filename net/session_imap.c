@@ -195,7 +195,7 @@ static void codes(struct session *s, const struct imap_response *r)
 static void greeting(struct session *s, struct op *op, const struct imap_response *r,
                      const uint8_t *line, size_t len)
 {
-    session_greeting_done(s, op, line, len);
+    session_greeting_done(s, line, len);
     if (r->kind != IMAP_UNTAGGED || (r->status != IMAP_ST_OK && r->status != IMAP_ST_PREAUTH
                                      && r->status != IMAP_ST_BYE)) {
         session_fatal(s, FAIL_PROTOCOL, "this is not an IMAP greeting");

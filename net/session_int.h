@@ -105,7 +105,7 @@ int session_send_part(struct session *s, struct op *op);
 bool session_credentials_allowed(struct session *s, struct op *op);
 void session_remember_secret(struct session *s, const char *user, const char *secret);
 void session_starttls_accepted(struct session *s, struct op *op);
-void session_greeting_done(struct session *s, struct op *op, const uint8_t *line, size_t len);
+void session_greeting_done(struct session *s, const uint8_t *line, size_t len);
 struct capset *session_caps_now(struct session *s);
 void session_received(struct session *s, enum session_op op, const uint8_t *data, size_t len);
 int session_send_line(struct session *s, struct op *op, const char *line, const char *display);

@@ -199,7 +199,7 @@ static void continuation(struct session *s, struct op *op, const struct pop3_sta
 static void greeting(struct session *s, struct op *op, const struct pop3_status_line *st,
                      const uint8_t *line, size_t len)
 {
-    session_greeting_done(s, op, line, len);
+    session_greeting_done(s, line, len);
     if (st->status != POP3_ST_OK) {
         if (st->status == POP3_ST_ERR)
             session_fatal(s, FAIL_CLOSED, "the server refused the session: %.*s", (int)len,

@@ -63,6 +63,24 @@ static int copy_str(char **dst, const char *src)
     return src && !*dst ? -1 : 0;
 }
 
+/* The first bytes of a literal are kept to be viewed, within a budget, so a
+ * huge FETCH costs a count and not its size. */
+static void keep_preview(struct transcript *t, struct tr_event *e, const struct session_event *ev)
+{
+    size_t room = e->len < TRANSCRIPT_LITERAL_PREVIEW ? TRANSCRIPT_LITERAL_PREVIEW - e->len : 0;
+    size_t n = ev->len < room ? ev->len : room;
+    if (!n || t->preview_bytes + n > TRANSCRIPT_PREVIEW_BUDGET)
+        return;
+    uint8_t *d = realloc(e->data, e->len + n + 1);
+    if (!d)
+        return;
+    memcpy(d + e->len, ev->data, n);
+    e->data = d;
+    e->len += n;
+    e->data[e->len] = 0;
+    t->preview_bytes += n;
+}
+
 /* Chunks of one literal become one event that counts them. */
 static int literal(struct transcript *t, const struct session_event *ev)
 {
@@ -76,6 +94,7 @@ static int literal(struct transcript *t, const struct session_event *ev)
         last->literal_total = ev->literal_total;
     }
     last->literal_seen += ev->len;
+    keep_preview(t, last, ev);
     return 0;
 }
 

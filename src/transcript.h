@@ -1,8 +1,10 @@
 /* transcript — the one record of a session: every line sent (already
  * redacted by the engine) and received, TLS boundaries and the chain,
  * notices, operation boundaries with timings. Views, reports and exporters
- * read it; nothing keeps a second copy. Literal and POP3 data bytes are
- * counted, not kept (the spill-to-disk store comes with the recorder). */
+ * read it; nothing keeps a second copy. Of an IMAP literal only the first
+ * TRANSCRIPT_LITERAL_PREVIEW bytes are kept (within a budget for the whole
+ * session) and the rest counted; the spill-to-disk store comes with the
+ * recorder. */
 #ifndef MAILSCOPE_TRANSCRIPT_H
 #define MAILSCOPE_TRANSCRIPT_H
 
@@ -12,6 +14,9 @@
 #include <time.h>
 
 #include "session.h"
+
+#define TRANSCRIPT_LITERAL_PREVIEW (64u * 1024)
+#define TRANSCRIPT_PREVIEW_BUDGET (16u * 1024 * 1024)
 
 enum tr_kind {
     TR_OP_BEGIN, TR_SENT, TR_RECEIVED, TR_LITERAL, TR_OP_END, TR_TLS, TR_DISCARDED,
@@ -27,7 +32,8 @@ struct tr_event {
     enum session_state state;
     char *status;               /* OP_END */
     char *message;              /* OP_END, NOTICE, CLOSED */
-    uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy) */
+    uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy);
+                                 * LITERAL: the first bytes (preview) */
     size_t len;
     int64_t elapsed_us;         /* OP_END */
     uint64_t literal_total, literal_seen;   /* LITERAL */
@@ -43,6 +49,7 @@ struct transcript {
     bool has_tls;
     struct ntlm_challenge_info ntlm;
     bool has_ntlm;
+    size_t preview_bytes;       /* literal bytes kept so far */
 };
 
 void transcript_init(struct transcript *t, enum session_proto proto);

@@ -559,6 +559,7 @@ static void finish(struct console *c)
     end_session(c);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
+    tv_free(&c->viewer);
     secret_free(c->secret);
     loop_free(c->loop);
 }
@@ -588,6 +589,7 @@ int console_main(int argc, char **argv)
     c->loop = loop_new();
     tpane_init(&c->tp);
     ipane_init(&c->ip);
+    tv_init(&c->viewer);
     if (!c->loop || install_signals(c) < 0) {
         fprintf(stderr, "mailscope: cannot set up the event loop\n");
         return 3;

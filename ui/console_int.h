@@ -47,6 +47,8 @@ struct console {
     struct pending pend;
     char search[256];
     bool help, quit, redraw;
+    bool viewing;           /* the literal viewer overlay is open */
+    struct textview viewer;
     int ctrl_c;
     char message[600];
     int sig_pipe[2];

@@ -94,6 +94,14 @@ static void transcript_key(struct console *c, int key)
                             c->search);
         break;
     case '\t': c->focus = FOCUS_INSPECTOR; break;
+    case 'v':
+        if (c->have_session && tv_ref_in_view(tv, h)) {
+            tpane_literal_view(&c->t, tv_ref_in_view(tv, h), &c->viewer);
+            c->viewing = true;
+        } else {
+            console_message(c, "no literal in view");
+        }
+        break;
     default:
         if (key >= 0x20 && key < 256) {   /* typing goes to the command line */
             c->focus = FOCUS_CMD;
@@ -137,8 +145,27 @@ static void command_key(struct console *c, int key)
     }
 }
 
+static void viewer_key(struct console *c, int key)
+{
+    int h = c->rows - 6;
+    switch (key) {
+    case 27: case 'q': case CTRL('c'): c->viewing = false; break;
+    case KEY_UP: tv_scroll(&c->viewer, -1, h); break;
+    case KEY_DOWN: tv_scroll(&c->viewer, 1, h); break;
+    case KEY_PPAGE: tv_scroll(&c->viewer, -h, h); break;
+    case KEY_NPAGE: case ' ': tv_scroll(&c->viewer, h, h); break;
+    case KEY_HOME: tv_home(&c->viewer); break;
+    case KEY_END: tv_end(&c->viewer, h); break;
+    default: break;
+    }
+}
+
 void keys_handle(struct console *c, int key)
 {
+    if (c->viewing && key != KEY_RESIZE) {
+        viewer_key(c, key);
+        return;
+    }
     if (c->help && key != KEY_F(1) && key != KEY_RESIZE) {
         c->help = false;   /* any key closes the help overlay */
         return;

@@ -182,7 +182,8 @@ static void help_overlay(struct console *c)
         "F6 put the next step's command in the command line to edit (/skip skips it)",
         "Tab / Shift-Tab  move the focus: command line, transcript, inspector",
         "PgUp PgDn  scroll the focused pane (the transcript from the command line)",
-        "Transcript: Up Down Home End scroll, / search, n N next / previous hit",
+        "Transcript: Up Down Home End scroll, / search, n N next / previous hit,",
+        "  v view the literal in view ({N bytes}): Esc or q closes the viewer",
         "Inspector: Left Right or 1-5 switch tabs (Chain TLS Caps Diagnosis Walkthrough)",
         "Ctrl-L redraw   Ctrl-C cancel the command in flight (twice: leave)   Ctrl-D leave",
         "A line that is not a /command goes to the server as typed (IMAP: tagged a001",
@@ -202,6 +203,22 @@ static void help_overlay(struct console *c)
         mvwprintw(win, y++, 2, "%-12s %-16s %.*s", cmdtable[i].name, cmdtable[i].args,
                   w - 36 > 0 ? w - 36 : 0, cmdtable[i].help);
     wnoutrefresh(win);
+    delwin(win);
+}
+
+static void literal_viewer(struct console *c)
+{
+    WINDOW *win = newwin(c->rows - 4, c->cols - 8, 2, 4);
+    if (!win)
+        return;
+    werase(win);
+    box(win, 0, 0);
+    wnoutrefresh(win);
+    WINDOW *body = derwin(win, c->rows - 6, c->cols - 10, 1, 1);
+    if (body) {
+        tv_draw(&c->viewer, body);
+        delwin(body);
+    }
     delwin(win);
 }
 
@@ -240,6 +257,8 @@ void paint(struct console *c)
     wnoutrefresh(c->wsep);
     ipane_draw(&c->ip, c->wins, c->focus == FOCUS_INSPECTOR);
     status_line(c);
+    if (c->viewing)
+        literal_viewer(c);
     if (c->help)
         help_overlay(c);
     command_line(c);   /* last: the hardware cursor ends in the command line */

@@ -87,10 +87,25 @@ void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_l
     char *copy = strdup(text);
     if (!copy)
         return;
-    tv->lines[tv->n] = (struct tv_line){ copy, role, prefix_role, (uint16_t)prefix_len };
+    tv->lines[tv->n] = (struct tv_line){ copy, role, prefix_role, (uint16_t)prefix_len, 0 };
     if (tv->width > 0)
         add_rows(tv, tv->n);
     tv->n++;
+}
+
+void tv_set_ref(struct textview *tv, uint32_t ref)
+{
+    if (tv->n)
+        tv->lines[tv->n - 1].ref = ref;
+}
+
+uint32_t tv_ref_in_view(const struct textview *tv, int height)
+{
+    size_t end = tv->top + (size_t)height < tv->n_rows ? tv->top + (size_t)height : tv->n_rows;
+    for (size_t r = end; r-- > tv->top;)
+        if (tv->lines[tv->rows[r].line].ref)
+            return tv->lines[tv->rows[r].line].ref;
+    return 0;
 }
 
 void tv_add(struct textview *tv, enum role role, const char *text)

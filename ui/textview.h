@@ -17,6 +17,7 @@ struct tv_line {
     enum role role;
     enum role prefix_role;  /* for the first prefix_len bytes */
     uint16_t prefix_len;
+    uint32_t ref;           /* the owner's reference (tpane: transcript event + 1), 0 if none */
 };
 
 struct tv_row {
@@ -42,6 +43,10 @@ void tv_clear(struct textview *tv);
 void tv_add(struct textview *tv, enum role role, const char *text);
 void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,
                      enum role role, const char *text);
+/* Tag the line added last with the owner's reference. */
+void tv_set_ref(struct textview *tv, uint32_t ref);
+/* The newest line in view that carries a reference, or 0. */
+uint32_t tv_ref_in_view(const struct textview *tv, int height);
 void tv_draw(struct textview *tv, WINDOW *w);
 void tv_scroll(struct textview *tv, long delta, int height);
 void tv_home(struct textview *tv);

@@ -163,8 +163,10 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
         break;
     case TR_LITERAL:
         grouped(e->literal_seen, count, sizeof count);
-        snprintf(text, sizeof text, "               {%s bytes}", count);
+        snprintf(text, sizeof text, "               {%s bytes}%s", count,
+                 e->len ? "  (v in the transcript: view)" : "");
         tv_add(&tp->tv, ROLE_DIM, text);
+        tv_set_ref(&tp->tv, (uint32_t)(e - t->ev) + 1);
         break;
     case TR_OP_END: op_end(tp, t, e); break;
     case TR_TLS: tls_banner(tp, t, e); break;
@@ -182,6 +184,29 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
         break;
     default:
         break;
+    }
+}
+
+void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out)
+{
+    tv_clear(out);
+    out->follow = false;
+    if (!ref || ref > t->n || t->ev[ref - 1].kind != TR_LITERAL)
+        return;
+    const struct tr_event *e = &t->ev[ref - 1];
+    char title[160];
+    snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s (Esc or q closes)",
+             e->literal_seen, e->len < e->literal_seen ? ", its first bytes" : "");
+    tv_add(out, ROLE_TITLE, title);
+    for (size_t off = 0; off < e->len;) {
+        const uint8_t *lf = memchr(e->data + off, '\n', e->len - off);
+        size_t end = lf ? (size_t)(lf - e->data) : e->len, n = end - off;
+        if (n && e->data[off + n - 1] == '\r')
+            n--;
+        char *clean = sanitize_text(e->data + off, n, SHOW_MAX);
+        tv_add(out, ROLE_NORMAL, clean ? clean : "");
+        free(clean);
+        off = end + 1;
     }
 }
 

@@ -24,6 +24,9 @@ bool tpane_sync(struct tpane *tp, const struct transcript *t);
 void tpane_clear(struct tpane *tp, const struct transcript *t);
 /* Rebuild from the start (after /raw on|off). */
 void tpane_rebuild(struct tpane *tp);
+/* Fill out with the kept bytes of the literal that line ref (a textview
+ * reference set by the pane) stands for, one line per line. */
+void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out);
 /* One line of the operator's own (help output, /b64 results). */
 void tpane_info(struct tpane *tp, enum role role, const char *text);
 

@@ -216,6 +216,22 @@ completion_and_edit_step() {
     wait_for "F5: LOGOUT" || return
 }
 
+literal_is_summarised_and_viewable() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    keys F5; wait_for "login: OK" || return
+    keys F5; wait_for "select: OK" || return
+    line "FETCH 1 BODY.PEEK[]"
+    wait_for "bytes}  (v in the transcript: view)" || return
+    absent "Message-ID"                  # the body is summarised, not dumped
+    keys Tab v
+    wait_for "Literal of" || return
+    wait_for "Subject:" || return
+    keys q
+    sleep 0.3
+    absent "Literal of"
+}
+
 save_and_record_without_credentials() {
     start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" --password-env PW \
         --record "$work/rec.json"
@@ -261,7 +277,8 @@ search_in_transcript() {
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
-         completion_and_edit_step save_and_record_without_credentials search_in_transcript; do
+         completion_and_edit_step literal_is_summarised_and_viewable \
+         save_and_record_without_credentials search_in_transcript; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
