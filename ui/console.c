@@ -254,12 +254,9 @@ static void chain_save(struct console *c, const char *path)
     console_message(c, "saved %zu certificate(s) to %s", c->t.tls.n_chain, path);
 }
 
-static void save(struct console *c, const char *path)
+/* The current session to a file, in the format of its extension. */
+static int write_session(struct console *c, const char *path, char *err, size_t errlen)
 {
-    if (!c->have_session || !*path) {
-        console_message(c, !*path ? "/save FILE.json (or .txt, .md)" : "nothing to save yet");
-        return;
-    }
     struct report_target tg = {
         .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
         .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
@@ -267,12 +264,22 @@ static void save(struct console *c, const char *path)
     struct report_verdict v;
     report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
     json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
+    int rc = record_write(path, j, &c->plan, &c->t, c->s, &tg, &v, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+static void save(struct console *c, const char *path)
+{
+    if (!c->have_session || !*path) {
+        console_message(c, !*path ? "/save FILE.json (or .txt, .md)" : "nothing to save yet");
+        return;
+    }
     char err[600];
-    if (record_write(path, j, &c->plan, &c->t, c->s, &tg, &v, err, sizeof err) < 0)
+    if (write_session(c, path, err, sizeof err) < 0)
         console_message(c, "%s", err);
     else
         console_message(c, "saved the session to %s (credentials redacted)", path);
-    json_decref(j);
 }
 
 static void b64(struct console *c, const char *text, bool decode)
@@ -544,18 +551,8 @@ static void run(struct console *c)
 static void finish(struct console *c)
 {
     char err[600] = "";
-    if (c->o.record && c->have_session) {
-        struct report_target tg = {
-            .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
-            .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
-            .tls_requested = c->o.tls_text, .expiry_warn_days = c->o.expiry_warn_days };
-        struct report_verdict v;
-        report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
-        json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
-        if (record_write(c->o.record, j, &c->plan, &c->t, c->s, &tg, &v, err, sizeof err) < 0)
-            fprintf(stderr, "mailscope: --record: %s\n", err);
-        json_decref(j);
-    }
+    if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
+        fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
