@@ -2,6 +2,7 @@
 #include "certinfo.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,11 +225,12 @@ static const char *key_type_name(const EVP_PKEY *pk)
     return name ? name : "unknown";
 }
 
-static char *key_str(X509 *cert, int *bits)
+static char *key_str(X509 *cert, int *bits, char *type, size_t typelen)
 {
     EVP_PKEY *pk = X509_get0_pubkey(cert);
     char buf[128];
     *bits = 0;
+    snprintf(type, typelen, "%s", pk ? key_type_name(pk) : "unknown");
     if (!pk) {
         snprintf(buf, sizeof buf, "unknown");
     } else {
@@ -281,6 +283,111 @@ static bool is_self_signed(X509 *cert)
         && X509_verify(cert, pk) == 1;
 }
 
+/* The keyUsage bits in our own numbering (see certinfo.h). */
+static void fill_key_usage(struct cert_info *ci, X509 *cert)
+{
+    static const struct { uint32_t ossl; unsigned ours; } map[] = {
+        { KU_DIGITAL_SIGNATURE, CERTINFO_KU_DIGITAL_SIGNATURE },
+        { KU_NON_REPUDIATION, CERTINFO_KU_NON_REPUDIATION },
+        { KU_KEY_ENCIPHERMENT, CERTINFO_KU_KEY_ENCIPHERMENT },
+        { KU_DATA_ENCIPHERMENT, CERTINFO_KU_DATA_ENCIPHERMENT },
+        { KU_KEY_AGREEMENT, CERTINFO_KU_KEY_AGREEMENT },
+        { KU_KEY_CERT_SIGN, CERTINFO_KU_KEY_CERT_SIGN }, { KU_CRL_SIGN, CERTINFO_KU_CRL_SIGN },
+        { KU_ENCIPHER_ONLY, CERTINFO_KU_ENCIPHER_ONLY },
+        { KU_DECIPHER_ONLY, CERTINFO_KU_DECIPHER_ONLY } };
+    ci->has_key_usage = (X509_get_extension_flags(cert) & EXFLAG_KUSAGE) != 0;
+    uint32_t ku = X509_get_key_usage(cert);
+    for (size_t i = 0; ci->has_key_usage && i < sizeof map / sizeof *map; i++)
+        if (ku & map[i].ossl)
+            ci->key_usage |= map[i].ours;
+}
+
+/* The OID's short name ("serverAuth") or, without one, its dotted form. */
+static char *oid_str(const ASN1_OBJECT *obj)
+{
+    int nid = OBJ_obj2nid(obj);
+    const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+    if (sn)
+        return strdup(sn);
+    char buf[128];
+    if (OBJ_obj2txt(buf, sizeof buf, obj, 1) <= 0)
+        return strdup("unknown");
+    return strdup(buf);
+}
+
+static int fill_eku(struct cert_info *ci, X509 *cert)
+{
+    /* NULL both when absent and when undecodable; the flag tells which. */
+    ci->has_eku = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0;
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+    if (!eku)
+        return 0;
+    int rc = 0;
+    for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && ci->n_eku < CERTINFO_MAX_EKU; i++) {
+        char *s = oid_str(sk_ASN1_OBJECT_value(eku, i));
+        if (!s) {
+            rc = -1;
+            break;
+        }
+        ci->eku[ci->n_eku++] = s;
+    }
+    EXTENDED_KEY_USAGE_free(eku);
+    return rc;
+}
+
+/* One AIA URI into list (URIs only: that is where clients fetch from). */
+static int aia_add(char **list, size_t *n, const GENERAL_NAME *gn)
+{
+    if (gn->type != GEN_URI || *n == CERTINFO_MAX_AIA)
+        return 0;
+    const ASN1_IA5STRING *uri = gn->d.uniformResourceIdentifier;
+    list[*n] = dup_name_bytes(ASN1_STRING_get0_data(uri), (size_t)ASN1_STRING_length(uri));
+    return list[(*n)++] ? 0 : -1;
+}
+
+static int fill_aia(struct cert_info *ci, X509 *cert)
+{
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
+    if (!aia)
+        return 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        int nid = OBJ_obj2nid(ad->method);
+        if (nid == NID_ad_ca_issuers)
+            rc = aia_add(ci->ca_issuers, &ci->n_ca_issuers, ad->location);
+        else if (nid == NID_ad_OCSP)
+            rc = aia_add(ci->ocsp, &ci->n_ocsp, ad->location);
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return rc;
+}
+
+static void fill_key_ids(struct cert_info *ci, X509 *cert)
+{
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(cert);
+    const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(cert);
+    /* Up to 31 bytes fit the buffer; identifiers are 20 (SHA-1) in practice. */
+    if (ski && ASN1_STRING_length(ski) <= 31)
+        hex_into(ci->ski, ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski), ':');
+    if (aki && ASN1_STRING_length(aki) <= 31)
+        hex_into(ci->aki, ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki), ':');
+}
+
+/* The signature's digest, from OpenSSL's own reading of the algorithm (so
+ * RSA-PSS parameters count); "" for algorithms without a separate digest. */
+static void fill_sig_hash(struct cert_info *ci, X509 *cert)
+{
+    int mdnid = NID_undef;
+    if (X509_get_signature_info(cert, &mdnid, NULL, NULL, NULL) != 1 || mdnid == NID_undef)
+        return;
+    const char *sn = OBJ_nid2sn(mdnid);
+    snprintf(ci->sig_hash, sizeof ci->sig_hash, "%s", sn ? sn : "");
+    for (char *p = ci->sig_hash; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
 static char *pem_str(X509 *cert)
 {
     BIO *bio = BIO_new(BIO_s_mem());
@@ -298,15 +405,19 @@ static int fill(struct cert_info *ci, X509 *cert)
     ci->subject = name_to_str(X509_get_subject_name(cert));
     ci->issuer = name_to_str(X509_get_issuer_name(cert));
     ci->serial = serial_str(cert);
-    ci->key = key_str(cert, &ci->key_bits);
+    ci->key = key_str(cert, &ci->key_bits, ci->key_type, sizeof ci->key_type);
     ci->signature = signature_str(cert);
     ci->pem = pem_str(cert);
     if (!ci->subject || !ci->issuer || !ci->serial || !ci->key
         || !ci->signature || !ci->pem)
         return -1;
     if (last_cn(X509_get_subject_name(cert), &ci->subject_cn) < 0
-        || fill_sans(ci, cert) < 0)
+        || last_cn(X509_get_issuer_name(cert), &ci->issuer_cn) < 0
+        || fill_sans(ci, cert) < 0 || fill_eku(ci, cert) < 0 || fill_aia(ci, cert) < 0)
         return -1;
+    fill_key_usage(ci, cert);
+    fill_key_ids(ci, cert);
+    fill_sig_hash(ci, cert);
     ci->not_before = asn1_to_time_t(X509_get0_notBefore(cert));
     ci->not_after = asn1_to_time_t(X509_get0_notAfter(cert));
     fingerprint(cert, EVP_sha256(), ci->sha256);
@@ -355,6 +466,13 @@ void certinfo_clear(struct cert_info *ci)
     free(ci->key);
     free(ci->signature);
     free(ci->pem);
+    free(ci->issuer_cn);
+    for (size_t i = 0; i < CERTINFO_MAX_EKU; i++)
+        free(ci->eku[i]);
+    for (size_t i = 0; i < CERTINFO_MAX_AIA; i++) {
+        free(ci->ca_issuers[i]);
+        free(ci->ocsp[i]);
+    }
     memset(ci, 0, sizeof *ci);
 }
 
@@ -373,12 +491,37 @@ int certinfo_copy(struct cert_info *dst, const struct cert_info *src)
     int rc = dup_field(&dst->subject, src->subject) | dup_field(&dst->issuer, src->issuer)
            | dup_field(&dst->subject_cn, src->subject_cn) | dup_field(&dst->serial, src->serial)
            | dup_field(&dst->key, src->key) | dup_field(&dst->signature, src->signature)
-           | dup_field(&dst->pem, src->pem);
+           | dup_field(&dst->pem, src->pem) | dup_field(&dst->issuer_cn, src->issuer_cn);
     for (size_t i = 0; i < CERTINFO_MAX_SAN; i++)
         rc |= dup_field(&dst->san[i], i < src->n_san ? src->san[i] : NULL);
+    for (size_t i = 0; i < CERTINFO_MAX_EKU; i++)
+        rc |= dup_field(&dst->eku[i], i < src->n_eku ? src->eku[i] : NULL);
+    for (size_t i = 0; i < CERTINFO_MAX_AIA; i++) {
+        rc |= dup_field(&dst->ca_issuers[i], i < src->n_ca_issuers ? src->ca_issuers[i] : NULL);
+        rc |= dup_field(&dst->ocsp[i], i < src->n_ocsp ? src->ocsp[i] : NULL);
+    }
     if (rc) {
         certinfo_clear(dst);
         return -1;
     }
     return 0;
+}
+
+size_t certinfo_key_usage_names(unsigned key_usage, const char *names[CERTINFO_KU_COUNT])
+{
+    static const char *const all[CERTINFO_KU_COUNT] = {
+        "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+        "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly" };
+    size_t n = 0;
+    for (size_t i = 0; i < CERTINFO_KU_COUNT; i++)
+        if (key_usage & (1u << i))
+            names[n++] = all[i];
+    return n;
+}
+
+bool certinfo_issued_by(const struct cert_info *cert, const struct cert_info *issuer)
+{
+    if (!cert->issuer || !issuer->subject || strcmp(cert->issuer, issuer->subject) != 0)
+        return false;
+    return !cert->aki[0] || !issuer->ski[0] || strcmp(cert->aki, issuer->ski) == 0;
 }

@@ -12,6 +12,18 @@
 #include <time.h>
 
 #define CERTINFO_MAX_SAN 64
+#define CERTINFO_MAX_EKU 16
+#define CERTINFO_MAX_AIA 8
+
+/* keyUsage bits (RFC 5280 §4.2.1.3), our own values: no OpenSSL constant
+ * leaves net/. certinfo_key_usage_names() spells them. */
+enum {
+    CERTINFO_KU_DIGITAL_SIGNATURE = 1 << 0, CERTINFO_KU_NON_REPUDIATION = 1 << 1,
+    CERTINFO_KU_KEY_ENCIPHERMENT = 1 << 2, CERTINFO_KU_DATA_ENCIPHERMENT = 1 << 3,
+    CERTINFO_KU_KEY_AGREEMENT = 1 << 4, CERTINFO_KU_KEY_CERT_SIGN = 1 << 5,
+    CERTINFO_KU_CRL_SIGN = 1 << 6, CERTINFO_KU_ENCIPHER_ONLY = 1 << 7,
+    CERTINFO_KU_DECIPHER_ONLY = 1 << 8, CERTINFO_KU_COUNT = 9
+};
 
 struct cert_info {
     char *subject;          /* RFC 2253 one-line form, e.g. "CN=mail.test,O=Test" */
@@ -31,12 +43,36 @@ struct cert_info {
     bool self_signed;       /* subject == issuer and the signature verifies with its own key */
     bool is_ca;             /* basicConstraints CA:TRUE */
     char *pem;              /* the certificate in PEM, for saving the chain */
+    char *issuer_cn;        /* last CN of the issuer, or NULL: names a missing issuer */
+    char key_type[16];      /* "RSA", "RSA-PSS", "EC", "DSA", "ED25519", ... */
+    char sig_hash[24];      /* digest of the signature: "sha256", "sha1", "md5";
+                             * "" when intrinsic (Ed25519) or unknown */
+    bool has_key_usage;     /* keyUsage present */
+    unsigned key_usage;     /* CERTINFO_KU_* bits */
+    bool has_eku;           /* extendedKeyUsage present (absent: any purpose) */
+    char *eku[CERTINFO_MAX_EKU];  /* "serverAuth", "clientAuth", "anyExtendedKeyUsage",
+                                   * or the dotted OID of one without a name */
+    size_t n_eku;
+    char *ca_issuers[CERTINFO_MAX_AIA];  /* AIA caIssuers URLs: where the issuer can be fetched */
+    size_t n_ca_issuers;
+    char *ocsp[CERTINFO_MAX_AIA];        /* AIA OCSP responder URLs */
+    size_t n_ocsp;
+    char ski[96];           /* subjectKeyIdentifier "AB:CD:..", "" if absent */
+    char aki[96];           /* authorityKeyIdentifier keyid, "" if absent */
 };
 
 struct x509_st;             /* OpenSSL's X509, kept opaque here */
 
 /* Fill *ci from cert. Returns 0, or -1 with *ci cleared on allocation failure. */
 int certinfo_from_x509(struct cert_info *ci, struct x509_st *cert);
+
+/* The names of the keyUsage bits set, in RFC 5280 order ("digitalSignature",
+ * "keyEncipherment", ...); returns how many were written to names[]. */
+size_t certinfo_key_usage_names(unsigned key_usage, const char *names[CERTINFO_KU_COUNT]);
+
+/* issuer plausibly issued cert: issuer's subject is cert's issuer and, when
+ * both key identifiers are present, they agree. Names only, no signature. */
+bool certinfo_issued_by(const struct cert_info *cert, const struct cert_info *issuer);
 
 /* Whole days from now until not_after (negative when expired). */
 long certinfo_days_left(const struct cert_info *ci, time_t now);

@@ -14,10 +14,40 @@
 
 #define TLS_MAX_CHAIN 16
 
+/* Protocol versions as on the wire (what OpenSSL's TLS1_x_VERSION are). */
+enum { TLS_VERSION_1_0 = 0x0301, TLS_VERSION_1_1 = 0x0302, TLS_VERSION_1_2 = 0x0303,
+       TLS_VERSION_1_3 = 0x0304 };
+
+/* What verification found at one depth of the built path (a bit set, so
+ * several problems of one certificate are all kept). Our own words for
+ * OpenSSL's verify codes: src/ reads these, never X509_V_ERR_*. */
+enum {
+    TLS_VF_EXPIRED = 1 << 0,            /* past notAfter */
+    TLS_VF_NOT_YET_VALID = 1 << 1,      /* before notBefore */
+    TLS_VF_SELF_SIGNED_LEAF = 1 << 2,   /* the leaf is self-signed and not trusted */
+    TLS_VF_UNTRUSTED_ROOT = 1 << 3,     /* a root was sent but is not trusted */
+    TLS_VF_ISSUER_UNKNOWN = 1 << 4,     /* the issuer is neither sent nor trusted */
+    TLS_VF_NAME_MISMATCH = 1 << 5,      /* the leaf lacks the host name / IP */
+    TLS_VF_PURPOSE = 1 << 6,            /* not valid for TLS server authentication */
+    TLS_VF_KEY_TOO_SMALL = 1 << 7,      /* RSA/DSA < 2048 bits, EC < 256 */
+    TLS_VF_MD_TOO_WEAK = 1 << 8,        /* signed with SHA-1 or MD5 */
+    TLS_VF_BAD_SIGNATURE = 1 << 9,      /* the signature does not verify */
+    TLS_VF_OTHER = 1 << 10,             /* anything else (see verify_error) */
+};
+
+enum tls_source {
+    TLS_SRC_SERVER,           /* the server sent this certificate */
+    TLS_SRC_STORE,            /* verification took it from the local trust store */
+};
+
 struct tls_params {
     const char *servername;   /* SNI and the name verified */
     const char *cafile, *capath;
     const char *cert, *key;   /* client certificate */
+    int min_version, max_version;   /* TLS_VERSION_*; 0: OpenSSL's default */
+    bool legacy;              /* security level 0, so TLS 1.0/1.1 can be offered at all
+                               * (for --tls-versions; weak certificates still fail
+                               * verification: that policy is ours, see tls.c) */
 };
 
 struct tls_info {
@@ -37,6 +67,16 @@ struct tls_info {
     long depth_error[TLS_MAX_CHAIN];         /* first verify error seen at each depth, 0 if none */
     size_t n_verified;        /* length of the verified path incl. trust anchor, 0 if none */
     char verified_root[512];  /* subject of the trust anchor that closed the path */
+    /* The path verification built (SSL_get0_verified_chain), leaf first: on
+     * failure as far as it got. path_flags[d] has the TLS_VF_* at depth d. */
+    struct cert_info path[TLS_MAX_CHAIN];
+    size_t n_path;
+    enum tls_source path_source[TLS_MAX_CHAIN];
+    bool path_sent[TLS_MAX_CHAIN];    /* the server also sent this certificate */
+    unsigned path_flags[TLS_MAX_CHAIN];
+    bool chain_in_path[TLS_MAX_CHAIN];   /* chain[i] was used in the path */
+    char alert[64];           /* the last fatal TLS alert the server sent, "" if none */
+    int alert_code;           /* its number (70: protocol version) */
 };
 
 struct ssl_ctx_st;
@@ -57,6 +97,11 @@ int tls_info_copy(struct tls_info *dst, const struct tls_info *src);
 void tls_error_string(char *buf, size_t n);
 /* True when s is an IPv4 or IPv6 literal. */
 bool tls_is_ip_literal(const char *s);
+/* Can this OpenSSL offer exactly version (TLS_VERSION_*), with legacy as in
+ * tls_params? 1, or 0 with the reason in why. No connection is made. */
+int tls_version_offerable(int version, bool legacy, char *why, size_t whylen);
+/* "TLSv1.2" for TLS_VERSION_1_2; "?" when unknown. */
+const char *tls_version_name(int version);
 
 /* The operator's words for a verification error code (depth_error[]). */
 const char *tls_verify_error_text(long code);

@@ -37,7 +37,8 @@ void options_usage(FILE *out)
 }
 
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
-       O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY };
+       O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
+       O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -50,6 +51,9 @@ static const struct option long_opts[] = {
     { "key", required_argument, 0, O_KEY }, { "timeout", required_argument, 0, O_TIMEOUT },
     { "json", no_argument, 0, O_JSON }, { "output", required_argument, 0, O_OUTPUT },
     { "record", required_argument, 0, O_RECORD }, { "expiry-warn", required_argument, 0, O_EXPIRY },
+    { "compare", no_argument, 0, O_COMPARE }, { "all", no_argument, 0, O_ALL },
+    { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
+    { "save-chain", required_argument, 0, O_SAVE_CHAIN },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 
 static int parse_positive(const char *s, int max, int *out)
@@ -103,6 +107,11 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_PLAIN: o->allow_plaintext = true; return 0;
     case O_JSON: o->output = OUT_JSON; return 0;
     case O_RECORD: o->record = arg; return 0;
+    case O_COMPARE: o->compare = true; return 0;
+    case O_ALL: o->compare_all = true; return 0;
+    case O_PORTS: o->ports = arg; return 0;
+    case O_TLS_VERSIONS: o->tls_versions = true; return 0;
+    case O_SAVE_CHAIN: o->save_chain = arg; return 0;
     case '4': o->family = AF_INET; return 0;
     case '6': o->family = AF_INET6; return 0;
     default: snprintf(err, errlen, "unknown option (see mailscope probe --help)"); return -1;

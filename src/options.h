@@ -30,6 +30,10 @@ struct ms_options {
     enum output_kind output;
     const char *record;
     int expiry_warn_days;
+    /* probe only: the certificate inspector's runs (src/compare.c, src/tlsversions.c) */
+    bool compare, compare_all, tls_versions;
+    const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
+    const char *save_chain;     /* --save-chain FILE.pem */
 };
 
 /* Parse argv (argv[0] is the command name). url: 1 required, 0 optional.

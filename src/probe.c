@@ -10,11 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "chainsave.h"
+#include "compare.h"
 #include "options.h"
 #include "plan.h"
 #include "record.h"
 #include "report.h"
 #include "secret.h"
+#include "tlsversions.h"
 #include "transcript.h"
 #include "url.h"
 
@@ -76,6 +79,135 @@ static void output(const struct ms_options *o, struct run *r, const struct repor
     json_decref(j);
 }
 
+/* ---- the certificate inspector's runs ------------------------------------ */
+
+/* --compare and --tls-versions are runs of their own: one at a time, and
+ * without the options that only make sense for a single session. Fills the
+ * compare ports (the URL's own port counts for its scheme unless --ports
+ * names it). 0, or -1 with a message. */
+static int check_modes(const struct ms_options *o, struct compare_ports *ports, char *err,
+                       size_t errlen)
+{
+    const char *mode = o->compare ? "--compare" : o->tls_versions ? "--tls-versions" : NULL;
+    if ((o->compare_all || o->ports) && !o->compare) {
+        snprintf(err, errlen, "%s works with --compare only", o->compare_all ? "--all" : "--ports");
+        return -1;
+    }
+    if (o->compare && o->tls_versions) {
+        snprintf(err, errlen, "give --compare or --tls-versions, not both");
+        return -1;
+    }
+    if (mode && (o->record || o->save_chain)) {
+        snprintf(err, errlen, "%s does not work with %s (it makes several connections)",
+                 o->record ? "--record" : "--save-chain", mode);
+        return -1;
+    }
+    if (o->compare && strcmp(o->tls_text, "auto") != 0) {
+        snprintf(err, errlen, "--compare tries both the STARTTLS and the implicit-TLS port; "
+                 "--tls=%s does not apply", o->tls_text);
+        return -1;
+    }
+    if (o->tls_versions && o->tls == PLAN_TLS_NONE) {
+        snprintf(err, errlen, "--tls-versions needs TLS; --tls=none contradicts it");
+        return -1;
+    }
+    memset(ports, 0, sizeof *ports);
+    if (o->ports && compare_ports_parse(o->ports, ports, err, errlen) < 0)
+        return -1;
+    bool imap = o->url.proto == SESSION_IMAP, tls = o->url.implicit_tls;
+    unsigned *own = imap ? (tls ? &ports->imaps : &ports->imap) : (tls ? &ports->pop3s : &ports->pop3);
+    if (!*own)
+        *own = o->url.port;
+    return 0;
+}
+
+static struct tls_params tls_params_of(const struct ms_options *o)
+{
+    return (struct tls_params){ .servername = o->servername, .cafile = o->cafile,
+                                .capath = o->capath, .cert = o->cert, .key = o->key };
+}
+
+static void print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+/* The one-line form of --compare and --tls-versions for monitoring. */
+static void print_nagios(const struct ms_options *o, int code, const char *summary)
+{
+    static const char *const w[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+    char line[1000];
+    snprintf(line, sizeof line, "%s", summary);
+    for (char *c = line; *c; c++)
+        if (*c == '|')
+            *c = '/';   /* '|' starts the performance data */
+    printf("%s %s - %s\n", o->compare_all ? "IMAP/POP3" : o->url.proto == SESSION_IMAP ? "IMAP"
+           : "POP3", w[code & 3], line);
+}
+
+static int run_compare(const struct ms_options *o, const struct compare_ports *ports)
+{
+    struct loop *l = loop_new();
+    struct compare_options co = {
+        .proto = o->url.proto, .all = o->compare_all, .host = o->url.host, .ports = *ports,
+        .family = o->family, .tls = tls_params_of(o), .insecure = o->insecure,
+        .timeout_ms = o->timeout_ms, .expiry_warn_days = o->expiry_warn_days };
+    struct compare *c = l ? compare_new(l, &co) : NULL;
+    if (!c) {
+        loop_free(l);
+        return usage_error(o->output == OUT_JSON, "out of memory");
+    }
+    compare_wait(l, c);
+    if (o->output == OUT_JSON)
+        print_json(compare_json(c));
+    else if (o->output == OUT_NAGIOS)
+        print_nagios(o, c->exit_code, c->summary);
+    else
+        compare_text(stdout, c);
+    int rc = c->exit_code;
+    compare_free(c);
+    loop_free(l);
+    return rc;
+}
+
+static int run_tls_versions(const struct ms_options *o)
+{
+    struct loop *l = loop_new();
+    struct tlsversions *v = calloc(1, sizeof *v);
+    if (!l || !v) {
+        free(v);
+        loop_free(l);
+        return usage_error(o->output == OUT_JSON, "out of memory");
+    }
+    struct tlsrun_target tg = {
+        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
+        .implicit = o->tls == PLAN_TLS_IMPLICIT, .family = o->family, .tls = tls_params_of(o),
+        .timeout_ms = o->timeout_ms };
+    tlsversions_run(l, &tg, o->url_text, v);
+    if (o->output == OUT_JSON)
+        print_json(tlsversions_json(v));
+    else if (o->output == OUT_NAGIOS)
+        print_nagios(o, v->exit_code, v->summary);
+    else
+        tlsversions_text(stdout, v);
+    int rc = v->exit_code;
+    free(v);
+    loop_free(l);
+    return rc;
+}
+
+static void save_chain(const char *path, const struct transcript *t)
+{
+    char err[600];
+    size_t n;
+    if (chainsave_write(path, t->has_tls ? &t->tls : NULL, &n, err, sizeof err) < 0)
+        fprintf(stderr, "mailscope probe: --save-chain: %s\n", err);
+}
+
+/* ---- the probe ------------------------------------------------------------ */
+
 static int run_probe(const struct ms_options *o, const char *secret)
 {
     struct loop *l = loop_new();
@@ -99,6 +231,8 @@ static int run_probe(const struct ms_options *o, const char *secret)
         .expiry_warn_days = o->expiry_warn_days };
     struct report_verdict v;
     report_evaluate(&r.plan, &r.t, r.s, &tg, &v);
+    if (o->save_chain)
+        save_chain(o->save_chain, &r.t);
     output(o, &r, &tg, &v);
     session_free(r.s);
     transcript_free(&r.t);
@@ -116,6 +250,23 @@ void probe_usage(FILE *out)
 "and the certificate chain. Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n"
 "\n", out);
     options_usage(out);
+    fputs(
+"\n"
+"The certificate inspector (probe only):\n"
+"  --save-chain FILE                  write the chain the server sent to FILE (PEM, leaf first)\n"
+"  --compare                          connect to the STARTTLS and the implicit-TLS port of the\n"
+"                                     URL's protocol (143+993 or 110+995) at once and show side\n"
+"                                     by side whether they present the same certificate\n"
+"                                     (no login: no credential is sent)\n"
+"  --all                              with --compare: IMAP and POP3, all four ports\n"
+"  --ports SCHEME=PORT[,...]          with --compare: other ports, e.g. imap=21143,imaps=21993,\n"
+"                                     pop3=21110,pop3s=21995 (the URL's own port counts for\n"
+"                                     its scheme)\n"
+"  --tls-versions                     one handshake each with exactly TLS 1.0, 1.1, 1.2 and 1.3\n"
+"                                     on the URL's port (after STARTTLS on a plain port): which\n"
+"                                     does the server accept? A version the local OpenSSL cannot\n"
+"                                     offer is reported as not tested, never as refused (no\n"
+"                                     login: no credential is sent)\n", out);
 }
 
 int probe_main(int argc, char **argv)
@@ -128,8 +279,13 @@ int probe_main(int argc, char **argv)
         probe_usage(stdout);
         return EXIT_OK;
     }
-    if (rc < 0)
+    struct compare_ports ports;
+    if (rc < 0 || check_modes(&o, &ports, err, sizeof err) < 0)
         return usage_error(json, err);
+    if (o.compare)
+        return run_compare(&o, &ports);
+    if (o.tls_versions)
+        return run_tls_versions(&o);
     char *secret = NULL;
     if (o.password_env || o.password_file) {
         secret = o.password_env ? secret_from_env(o.password_env, err, sizeof err)

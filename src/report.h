@@ -30,7 +30,7 @@ struct report_verdict {
     bool success;
     enum failure_class fail;
     char summary[1200];         /* one line for the operator, sanitised */
-    char warnings[4][200];
+    char warnings[8][320];      /* certificate problems that only warn come here too */
     int n_warnings;
 };
 
@@ -39,6 +39,8 @@ void report_evaluate(const struct plan *p, const struct transcript *t, struct se
 /* The probe report object (caller decrefs). */
 json_t *report_json(const struct plan *p, const struct transcript *t, struct session *s,
                     const struct report_target *tg, const struct report_verdict *v);
+/* One certificate's facts as in the report's "chain" (for compare, ...). */
+json_t *report_cert_json(const struct cert_info *ci, size_t depth, time_t now);
 /* A usage or set-up failure before any session, in the same shape. */
 json_t *report_json_error(int exit_code, enum failure_class fail, const char *message);
 void report_text(FILE *out, const struct plan *p, const struct transcript *t, struct session *s,

@@ -66,6 +66,11 @@ static void drain(int out_fd, int err_fd, struct run_result *r, time_t deadline)
 
 void run_mailscope(struct run_result *r, const char *const *args)
 {
+    run_mailscope_env(r, args, (const char *const[]){ NULL });
+}
+
+void run_mailscope_env(struct run_result *r, const char *const *args, const char *const *envs)
+{
     memset(r, 0, sizeof *r);
     append(&r->out, &r->out_len, "", 0);
     append(&r->err, &r->err_len, "", 0);
@@ -85,6 +90,8 @@ void run_mailscope(struct run_result *r, const char *const *args)
         close(out[0]);
         close(err[0]);
         setenv("PW", env("MS_TEST_PASSWORD"), 1);
+        for (size_t i = 0; envs[i]; i++)
+            putenv((char *)envs[i]);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
@@ -132,7 +139,24 @@ unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path)
     return scripted_start_at(scenario, "127.0.0.1", pid, log_path);
 }
 
+static unsigned scripted_spawn(const char *scenario, const char *bind, const char *cert,
+                               const char *key, bool legacy, pid_t *pid, char *log_path);
+
 unsigned scripted_start_at(const char *scenario, const char *bind, pid_t *pid, char *log_path)
+{
+    return scripted_spawn(scenario, bind, cert_path("chain.pem"), cert_path("leaf.key"), false,
+                          pid, log_path);
+}
+
+unsigned scripted_start_cert(const char *scenario, const char *cert, const char *key, pid_t *pid,
+                             char *log_path)
+{
+    return scripted_spawn(scenario, "127.0.0.1", cert_path(cert), cert_path(key), true, pid,
+                          log_path);
+}
+
+static unsigned scripted_spawn(const char *scenario, const char *bind, const char *cert,
+                               const char *key, bool legacy, pid_t *pid, char *log_path)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", env("MS_SCENARIOS"), scenario);
@@ -144,9 +168,13 @@ unsigned scripted_start_at(const char *scenario, const char *bind, pid_t *pid, c
     if (*pid == 0) {
         dup2(out[1], 1);
         close(out[0]);
-        execl(env("MS_SCRIPTED_SERVER"), "scripted_server", "--cert", cert_path("chain.pem"),
-              "--key", cert_path("leaf.key"), "--bind", bind, "--timeout", "20", "--log", log_path, path,
-              (char *)NULL);
+        if (legacy)
+            execl(env("MS_SCRIPTED_SERVER"), "scripted_server", "--cert", cert, "--key", key,
+                  "--seclevel", "0", "--bind", bind, "--timeout", "20", "--log", log_path, path,
+                  (char *)NULL);
+        else
+            execl(env("MS_SCRIPTED_SERVER"), "scripted_server", "--cert", cert, "--key", key,
+                  "--bind", bind, "--timeout", "20", "--log", log_path, path, (char *)NULL);
         _exit(127);
     }
     close(out[1]);

@@ -23,6 +23,8 @@ const char *cert_path(const char *file);
 /* Run MS_BIN with argv (NULL-terminated, argv[0] excluded); PW is set to the
  * test password in its environment. Bounded by 60 s. */
 void run_mailscope(struct run_result *r, const char *const *args);
+/* The same with extra environment assignments ("OPENSSL_CONF=/x", NULL-terminated). */
+void run_mailscope_env(struct run_result *r, const char *const *args, const char *const *envs);
 void run_result_free(struct run_result *r);
 /* The run ended with this exit status (else fail, showing what it printed). */
 void assert_exit(const struct run_result *r, int code);
@@ -34,6 +36,11 @@ json_t *run_json(const struct run_result *r);
 unsigned scripted_start(const char *scenario, pid_t *pid, char *log_path);
 /* The same, listening on bind ("127.0.0.1", "::1"). */
 unsigned scripted_start_at(const char *scenario, const char *bind, pid_t *pid, char *log_path);
+/* The same on 127.0.0.1, serving cert/key (names in MS_CERTS) at security
+ * level 0, so that even an RSA-1024 or SHA-1 signed certificate can be served;
+ * what is negotiated is then the client's choice. */
+unsigned scripted_start_cert(const char *scenario, const char *cert, const char *key, pid_t *pid,
+                             char *log_path);
 /* Wait for it and return its exit status (0: every scenario step passed). */
 int scripted_wait(pid_t pid);
 /* The whole log file (caller frees). */

@@ -45,10 +45,10 @@
 
 enum op {
     OP_SEND, OP_SENDRAW, OP_EXPECT, OP_EXPECT_EOF, OP_EXPECT_TLS,
-    OP_TLS, OP_SLEEP, OP_CLOSE, OP_RESET, OP_DRAIN, OP_END,
+    OP_TLS, OP_SLEEP, OP_CLOSE, OP_RESET, OP_DRAIN, OP_END, OP_DRIP, OP_SENDREP,
 };
 
-enum arg_kind { ARG_NONE, ARG_TEXT, ARG_HEX, ARG_REGEX, ARG_MS };
+enum arg_kind { ARG_NONE, ARG_TEXT, ARG_HEX, ARG_REGEX, ARG_MS, ARG_NUM_TEXT };
 
 struct keyword {
     const char *name;
@@ -68,6 +68,8 @@ static const struct keyword keywords[] = {
     {"reset", OP_RESET, ARG_NONE},
     {"drain", OP_DRAIN, ARG_NONE},
     {"end", OP_END, ARG_NONE},
+    {"drip", OP_DRIP, ARG_NUM_TEXT},
+    {"sendrep", OP_SENDREP, ARG_NUM_TEXT},
 };
 
 struct step {
@@ -79,7 +81,8 @@ struct step {
     size_t rawlen;
     regex_t re;              /* expect */
     bool re_ok;
-    long ms;                 /* sleep */
+    long ms;                 /* sleep; drip: pause after each byte */
+    long count;              /* sendrep: how many copies */
 };
 
 struct scenario {
@@ -92,6 +95,8 @@ struct opts {
     const char *cert, *key, *bind, *log, *scenario;
     double timeout;
     bool verbose;
+    int seclevel;       /* --seclevel: OpenSSL security level, -1 keeps the default */
+    int tls_max;        /* --tls-max: highest protocol version, 0 for no limit */
 };
 
 /* Results of one I/O attempt. IO_AGAIN is internal to the TLS retry loops. */
@@ -933,7 +938,8 @@ static int run_scenario(struct conn *c, const struct scenario *sc)
 static void usage(void)
 {
     fputs("usage: scripted_server [--cert FILE --key FILE] [--bind ADDR] "
-          "[--timeout SECS] [--log FILE] [--verbose] SCENARIO_FILE\n", stderr);
+          "[--timeout SECS] [--log FILE] [--verbose] [--seclevel N] "
+          "[--tls-max 1.0|1.1|1.2|1.3] SCENARIO_FILE\n", stderr);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -942,7 +948,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"cert", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
         {"bind", required_argument, NULL, 'b'}, {"timeout", required_argument, NULL, 't'},
         {"log", required_argument, NULL, 'l'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"seclevel", required_argument, NULL, 's'},
+        {"tls-max", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
     };
     char *end;
     int ch;
@@ -953,6 +960,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'b': o->bind = optarg; break;
         case 'l': o->log = optarg; break;
         case 'v': o->verbose = true; break;
+        case 's':
+            o->seclevel = (int)strtol(optarg, &end, 10);
+            if (end == optarg || *end || o->seclevel < 0 || o->seclevel > 5) {
+                fprintf(stderr, "scripted_server: bad --seclevel \"%s\"\n", optarg);
+                return EXIT_SETUP;
+            }
+            break;
+        case 'm':
+            o->tls_max = !strcmp(optarg, "1.0") ? TLS1_VERSION : !strcmp(optarg, "1.1") ? TLS1_1_VERSION
+                       : !strcmp(optarg, "1.2") ? TLS1_2_VERSION : !strcmp(optarg, "1.3") ? TLS1_3_VERSION : -1;
+            if (o->tls_max < 0) {
+                fprintf(stderr, "scripted_server: bad --tls-max \"%s\"\n", optarg);
+                return EXIT_SETUP;
+            }
+            break;
         case 't':
             o->timeout = strtod(optarg, &end);
             if (end == optarg || *end || !(o->timeout > 0 && o->timeout <= 3600)) {
@@ -1049,10 +1071,19 @@ static int accept_one(int lfd)
     return fd;
 }
 
-static SSL_CTX *make_ctx(const char *cert, const char *key)
+static SSL_CTX *make_ctx(const struct opts *o)
 {
+    const char *cert = o->cert, *key = o->key;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx)
+        goto err;
+    /* Before loading: the level decides whether an RSA-1024 or SHA-1 signed
+     * certificate may be served at all, and (at 0) TLS 1.0/1.1. */
+    if (o->seclevel >= 0)
+        SSL_CTX_set_security_level(ctx, o->seclevel);
+    if (o->seclevel == 0)
+        SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    if (o->tls_max && SSL_CTX_set_max_proto_version(ctx, o->tls_max) != 1)
         goto err;
     /* A client that just drops the TCP connection is treated as EOF, not an
      * error: expect_eof/drain care that it closed, not how politely. */
@@ -1107,7 +1138,7 @@ static int setup(struct opts *o, struct scenario *sc, struct conn *c)
     int rc = parse_scenario(sc, o->cert != NULL);
     if (rc)
         return rc;
-    if (o->cert && !(c->ctx = make_ctx(o->cert, o->key)))
+    if (o->cert && !(c->ctx = make_ctx(o)))
         return EXIT_SETUP;
     if (o->log && (c->logfd = open_log(o->log)) < 0)
         return EXIT_SETUP;
@@ -1132,7 +1163,7 @@ static int serve(const struct opts *o, const struct scenario *sc, struct conn *c
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.bind = "127.0.0.1", .timeout = 10};
+    struct opts o = {.bind = "127.0.0.1", .timeout = 10, .seclevel = -1};
     struct scenario sc = {0};
     int rc = parse_opts(argc, argv, &o);
     if (rc)

@@ -406,3 +406,104 @@ Test(certinfo, null_cert_fails_cleared)
     cr_assert_null(ci.subject);
     cr_assert_eq(ci.n_san, 0);
 }
+
+/* ---- the inspector's facts: usages, AIA, key identifiers, digests -------- */
+
+Test(certinfo, key_usage_eku_and_aia)
+{
+    X509 *x = make_leaf(LEAF_SAN);
+    add_ext(x, root, NID_ext_key_usage, "serverAuth,clientAuth,1.3.6.1.4.1.99999.1");
+    add_ext(x, root, NID_info_access, "caIssuers;URI:http://pki.test/inter.crt,"
+                                      "OCSP;URI:http://ocsp.test/,caIssuers;URI:ldap://dir.test/ca");
+    cert_sign(x, root_key);
+    load(x);
+    cr_assert(ci.has_key_usage);
+    cr_assert_eq(ci.key_usage, CERTINFO_KU_DIGITAL_SIGNATURE);
+    const char *names[CERTINFO_KU_COUNT];
+    cr_assert_eq(certinfo_key_usage_names(ci.key_usage, names), 1);
+    cr_assert_str_eq(names[0], "digitalSignature");
+    cr_assert(ci.has_eku);
+    cr_assert_eq(ci.n_eku, 3);
+    cr_assert_str_eq(ci.eku[0], "serverAuth");
+    cr_assert_str_eq(ci.eku[1], "clientAuth");
+    cr_assert_str_eq(ci.eku[2], "1.3.6.1.4.1.99999.1", "an OID without a name stays dotted");
+    cr_assert_eq(ci.n_ca_issuers, 2);
+    cr_assert_str_eq(ci.ca_issuers[0], "http://pki.test/inter.crt");
+    cr_assert_str_eq(ci.ca_issuers[1], "ldap://dir.test/ca");
+    cr_assert_eq(ci.n_ocsp, 1);
+    cr_assert_str_eq(ci.ocsp[0], "http://ocsp.test/");
+    cr_assert_eq(ERR_peek_error(), 0);
+    X509_free(x);
+}
+
+Test(certinfo, no_eku_means_any_purpose_and_root_usage_bits)
+{
+    load(leaf);
+    cr_assert_not(ci.has_eku);
+    cr_assert_eq(ci.n_eku, 0);
+    cr_assert_eq(ci.n_ca_issuers + ci.n_ocsp, 0);
+    load(root);
+    const char *names[CERTINFO_KU_COUNT];
+    cr_assert_eq(certinfo_key_usage_names(ci.key_usage, names), 2);
+    cr_assert_str_eq(names[0], "keyCertSign");
+    cr_assert_str_eq(names[1], "cRLSign");
+}
+
+Test(certinfo, key_type_digest_issuer_cn_and_key_ids)
+{
+    load(leaf);
+    cr_assert_str_eq(ci.key_type, "EC");
+    cr_assert_eq(ci.key_bits, 256);
+    cr_assert_str_eq(ci.sig_hash, "sha256");
+    cr_assert_str_eq(ci.issuer_cn, "Test Root");
+    cr_assert_eq(strlen(ci.ski), 59, "a SHA-1 key identifier: %s", ci.ski);
+    struct cert_info r;
+    cr_assert_eq(certinfo_from_x509(&r, root), 0);
+    cr_assert_str_eq(r.key_type, "RSA");
+    cr_assert_str_eq(ci.aki, r.ski, "the leaf names the root's key");
+    cr_assert(certinfo_issued_by(&ci, &r));
+    cr_assert_not(certinfo_issued_by(&r, &ci));
+    r.ski[0] = r.ski[0] == 'A' ? 'B' : 'A';
+    cr_assert_not(certinfo_issued_by(&ci, &r), "same name, another key: not the issuer");
+    certinfo_clear(&r);
+}
+
+Test(certinfo, sha1_and_ed25519_digests)
+{
+    X509 *x = make_leaf(NULL);
+    cr_assert(X509_sign(x, root_key, EVP_sha1()) > 0);
+    load(x);
+    cr_assert_str_eq(ci.sig_hash, "sha1");
+    cr_assert_str_eq(ci.signature, "sha1WithRSAEncryption");
+    X509_free(x);
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    x = cert_new(ed, "ed.test", NULL, LEAF_NB, LEAF_NA);
+    cert_sign(x, ed);
+    load(x);
+    cr_assert_str_eq(ci.sig_hash, "", "Ed25519 has no separate digest");
+    cr_assert_str_eq(ci.key_type, "ED25519");
+    X509_free(x);
+    EVP_PKEY_free(ed);
+}
+
+Test(certinfo, copy_owns_the_new_fields)
+{
+    X509 *x = make_leaf(LEAF_SAN);
+    add_ext(x, root, NID_ext_key_usage, "serverAuth");
+    add_ext(x, root, NID_info_access, "caIssuers;URI:http://pki.test/i.crt,OCSP;URI:http://o.test/");
+    cert_sign(x, root_key);
+    load(x);
+    struct cert_info dup;
+    cr_assert_eq(certinfo_copy(&dup, &ci), 0);
+    cr_assert_neq(dup.eku[0], ci.eku[0]);
+    cr_assert_neq(dup.ca_issuers[0], ci.ca_issuers[0]);
+    cr_assert_neq(dup.issuer_cn, ci.issuer_cn);
+    certinfo_clear(&ci);   /* the copy must not share anything with it */
+    cr_assert_str_eq(dup.eku[0], "serverAuth");
+    cr_assert_str_eq(dup.ca_issuers[0], "http://pki.test/i.crt");
+    cr_assert_str_eq(dup.ocsp[0], "http://o.test/");
+    cr_assert_str_eq(dup.issuer_cn, "Test Root");
+    cr_assert_str_eq(dup.key_type, "EC");
+    certinfo_clear(&dup);
+    X509_free(x);
+}
