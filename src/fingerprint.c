@@ -1,5 +1,8 @@
 #include "fingerprint.h"
 
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,4 +30,70 @@ const char *fingerprint_family(const char *greeting, const struct capset *caps)
             return "gmail";
     }
     return "unknown";
+}
+
+/* Host-name characters only: anything else means it is no Exchange blob. */
+static bool host_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-';
+}
+
+static bool utf16le_host(const uint8_t *raw, size_t n, char *out, size_t cap)
+{
+    if (n < 4 || n % 2 || n / 2 >= cap)
+        return false;
+    for (size_t i = 0; i < n; i += 2) {
+        if (raw[i + 1] != 0 || !host_char(raw[i]))
+            return false;
+        out[i / 2] = (char)raw[i];
+    }
+    out[n / 2] = 0;
+    return strchr(out, '.') != NULL;
+}
+
+bool fingerprint_exchange_blob(const char *greeting, char *out, size_t cap)
+{
+    const char *open = greeting ? strrchr(greeting, '[') : NULL;
+    const char *close = open ? strchr(open, ']') : NULL;
+    if (!close || close[1 + strspn(close + 1, " \t")] != 0)
+        return false;   /* the blob closes the greeting */
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    if (sasl_b64_decode(open + 1, (size_t)(close - open - 1), &raw, &n, NULL, 0) < 0)
+        return false;
+    bool ok = utf16le_host(raw, n, out, cap);
+    free(raw);
+    return ok;
+}
+
+/* Exchange 2003 names its version and host in the greeting:
+ * "... Microsoft Exchange Server 2003 IMAP4rev1 server version 6.5.7217.0 (<fqdn>) ready." */
+static void exchange_version(const char *greeting, struct server_identity *id)
+{
+    const char *v = strcasestr(greeting, "Exchange Server 2003");
+    const char *ver = v ? strcasestr(v, "version ") : NULL;
+    if (ver)
+        snprintf(id->version, sizeof id->version, "2003 %.*s", (int)strcspn(ver + 8, " "),
+                 ver + 8);
+}
+
+void fingerprint_identify(const char *greeting, const struct capset *caps,
+                          const struct ntlm_challenge_info *ntlm, struct server_identity *id)
+{
+    memset(id, 0, sizeof *id);
+    id->family = fingerprint_family(greeting, caps);
+    if (strcmp(id->family, "exchange") == 0 && greeting) {
+        exchange_version(greeting, id);
+        if (fingerprint_exchange_blob(greeting, id->name_hint, sizeof id->name_hint)) {
+            id->name_source = "greeting-blob";
+            /* The blob is on only in Microsoft's datacenters (AppendServerNameInBanner). */
+            snprintf(id->version, sizeof id->version, "Online");
+            return;
+        }
+    }
+    if (ntlm && ntlm->dns_computer[0]) {
+        snprintf(id->name_hint, sizeof id->name_hint, "%s", ntlm->dns_computer);
+        id->name_source = "ntlm";
+    }
 }

@@ -1,0 +1,82 @@
+/* Who is this server: families from greetings and capabilities, Exchange
+ * Online's greeting blob, the NTLM name. Greetings from the knowledge base
+ * (../shared/knowledge/imap-pop-failures.md, A1 and parts C-E). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "fingerprint.h"
+
+static const char *family(const char *greeting) { return fingerprint_family(greeting, NULL); }
+
+Test(fingerprint, families_from_greetings)
+{
+    cr_assert_str_eq(family("* OK The Microsoft Exchange IMAP4 service is ready."), "exchange");
+    cr_assert_str_eq(family("+OK The Microsoft Exchange POP3 service is ready."), "exchange");
+    cr_assert_str_eq(family("* OK [CAPABILITY IMAP4rev1] Dovecot ready."), "dovecot");
+    cr_assert_str_eq(family("* OK [CAPABILITY IMAP4rev1 ...] Courier-IMAP ready. Copyright 1998"),
+                     "courier");
+    cr_assert_str_eq(family("* OK mail.example.com Zimbra IMAP4rev1 server ready"), "zimbra");
+    cr_assert_str_eq(family("* OK Gimap ready for requests from 192.0.2.1 z1mb1"), "gmail");
+    cr_assert_str_eq(family("* OK IMAP4 ready"), "unknown");
+    cr_assert_str_eq(family(NULL), "unknown");
+}
+
+Test(fingerprint, family_from_capabilities_when_the_greeting_is_plain)
+{
+    struct capset caps = { 0 };
+    capset_add_atoms(&caps, "IMAP4rev1 X-GM-EXT-1", 20);
+    cr_assert_str_eq(fingerprint_family("* OK ready", &caps), "gmail");
+    capset_clear(&caps);
+    capset_add_line(&caps, "IMPLEMENTATION Cyrus POP3 v3.4", 30);
+    cr_assert_str_eq(fingerprint_family("+OK ready", &caps), "cyrus");
+    capset_clear(&caps);
+}
+
+Test(fingerprint, exchange_online_blob_names_the_server)
+{
+    struct server_identity id;
+    fingerprint_identify("* OK The Microsoft Exchange IMAP4 service is ready. "
+        "[UwBJADIAUABSADAANABDAEEAMAAwADAANQAuAGEAcABjAHAAcgBkADAANAAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]",
+        NULL, NULL, &id);
+    cr_assert_str_eq(id.family, "exchange");
+    cr_assert_str_eq(id.name_hint, "SI2PR04CA0005.apcprd04.prod.outlook.com");
+    cr_assert_str_eq(id.name_source, "greeting-blob");
+    cr_assert_str_eq(id.version, "Online");
+    char name[256];
+    cr_assert(fingerprint_exchange_blob("+OK The Microsoft Exchange POP3 service is ready. "
+        "[SABFADEAUABSADAAMQBDAEEAMAAwADAANwAuAGUAdQByAHAAcgBkADAAMQAuAHAAcgBvAGQALgBlAHgAYwBoAGEAbgBnAGUAbABhAGIAcwAuAGMAbwBtAA==]",
+        name, sizeof name));
+    cr_assert_str_eq(name, "HE1PR01CA0007.eurprd01.prod.exchangelabs.com");
+}
+
+Test(fingerprint, things_that_are_not_a_blob)
+{
+    char name[256];
+    cr_assert_not(fingerprint_exchange_blob("* OK The Microsoft Exchange IMAP4 service is ready.",
+                                            name, sizeof name), "on-premises: no blob");
+    cr_assert_not(fingerprint_exchange_blob("* OK [CAPABILITY IMAP4rev1] ready", name, sizeof name),
+                  "a response code is not a blob");
+    cr_assert_not(fingerprint_exchange_blob("* OK ready [aGVsbG8=]", name, sizeof name),
+                  "base64 of ASCII, not UTF-16LE");
+    /* UTF-16LE of "a b.c": a space is no host-name character. */
+    cr_assert_not(fingerprint_exchange_blob("* OK x [YQAgAGIALgBjAA==]", name, sizeof name));
+    cr_assert_not(fingerprint_exchange_blob("* OK x [RQBYADAAMQA=]", name, sizeof name),
+                  "EX01 has no dot: no FQDN");
+    cr_assert_not(fingerprint_exchange_blob("* OK x [RQBYAC4AYQA=] trailing", name, sizeof name),
+                  "the blob must end the greeting");
+}
+
+Test(fingerprint, ntlm_names_on_premises_exchange)
+{
+    struct ntlm_challenge_info ntlm = { 0 };
+    strcpy(ntlm.dns_computer, "EX01.contoso.local");
+    struct server_identity id;
+    fingerprint_identify("* OK The Microsoft Exchange IMAP4 service is ready.", NULL, &ntlm, &id);
+    cr_assert_str_eq(id.name_hint, "EX01.contoso.local");
+    cr_assert_str_eq(id.name_source, "ntlm");
+    fingerprint_identify("* OK Microsoft Exchange Server 2003 IMAP4rev1 server version 6.5.7217.0 "
+                         "(ex03.contoso.local) ready.", NULL, NULL, &id);
+    cr_assert_str_eq(id.version, "2003 6.5.7217.0");
+    cr_assert_str_eq(id.name_hint, "");
+    cr_assert_null(id.name_source);
+}
