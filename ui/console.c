@@ -151,7 +151,9 @@ void console_step(struct console *c)
         return;
     }
     if (session_busy(c->s)) {
-        console_message(c, "waiting for the step in flight (Ctrl-C cancels it)");
+        c->steps_queued++;   /* F5 pressed ahead: the step runs when the reply is in */
+        console_message(c, "%d step(s) queued behind the one in flight (Ctrl-C cancels)",
+                        c->steps_queued);
         return;
     }
     plan_settle(&c->plan);
@@ -406,6 +408,7 @@ void console_line(struct console *c, char *line)
 
 void console_cancel(struct console *c)
 {
+    c->steps_queued = 0;
     if (c->have_session && session_busy(c->s)) {
         session_close(c->s);
         console_message(c, "cancelled: the connection was closed (/connect to start again)");
@@ -545,6 +548,11 @@ static void run(struct console *c)
         paint(c);
         bool waiting = c->have_session && session_busy(c->s);
         loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
+        if (c->steps_queued && c->have_session && !session_busy(c->s) &&
+            c->prompt == PROMPT_NONE) {
+            c->steps_queued--;
+            console_step(c);
+        }
     }
 }
 

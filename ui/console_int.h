@@ -50,6 +50,7 @@ struct console {
     bool viewing;           /* the literal viewer overlay is open */
     struct textview viewer;
     int ctrl_c;
+    int steps_queued;       /* F5 presses waiting for the step in flight */
     char message[600];
     int sig_pipe[2];
     int exit_code;

@@ -91,8 +91,8 @@ pop3_stls_session_step_by_step() {
     wait_for "+OK Dovecot" || return
     keys F5; wait_for "C: CAPA" || return
     keys F5; wait_for "TLSv1.3 established" || return
-    keys F5; wait_for "capability: +OK" || return
-    keys F5; wait_for "PASS *****" || return
+    keys F5; wait_for "F5: USER alice, PASS *****" || return
+    keys F5; wait_for "C: PASS *****" || return
     wait_for "login: +OK" || return
     keys F5; wait_for "C: STAT" || return
     wait_for "+OK 2 " || return
