@@ -1,6 +1,8 @@
 /* certnames — certificate-name facts for the diagnosis rules. */
 #include "certnames.h"
 
+#include "fingerprint.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,36 +38,6 @@ void certnames_facts(const struct tls_info *tls, const char *server_name, const 
 
 /* ---- what a greeting reveals ------------------------------------------ */
 
-static int b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* s[0..n) base64 into out (at most cap bytes); returns the length or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
-{
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && s[i] != '='; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == cap)
-                return -1;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return (long)o;
-}
-
 /* A fully qualified host name: letters, digits, '-' and '.'; two labels or
  * more; a last label of letters (so no version number or address). */
 static bool looks_like_fqdn(const char *s, size_t n)
@@ -100,32 +72,13 @@ static int copy_name(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-/* Exchange Online: "... [<base64 of the UTF-16LE FQDN>]" at the end. */
+/* Exchange Online's blob, decoded once for everybody by fingerprint. */
 static int exchange_blob(const char *g, char *out, size_t outlen)
 {
-    const char *close = strrchr(g, ']');
-    if (!close)
-        return -1;
-    const char *open = close;
-    while (open > g && open[-1] != '[')
-        open--;
-    if (open == g || close - open < 8)
-        return -1;
-    for (const char *p = close + 1; *p; p++)
-        if (!isspace((unsigned char)*p))
-            return -1;
-    unsigned char raw[512];
-    long n = b64_decode(open, (size_t)(close - open), raw, sizeof raw);
-    if (n <= 0 || n % 2)
-        return -1;
     char name[256];
-    size_t k = 0;
-    for (long i = 0; i < n && k < sizeof name - 1; i += 2) {
-        if (raw[i + 1] != 0 || raw[i] < 0x20 || raw[i] >= 0x7f)
-            return -1;   /* not ASCII UTF-16LE: not the Exchange blob */
-        name[k++] = (char)raw[i];
-    }
-    return copy_name(name, k, out, outlen);
+    if (!fingerprint_exchange_blob(g, name, sizeof name))
+        return -1;
+    return copy_name(name, strlen(name), out, outlen);
 }
 
 /* "(host.example.com)" anywhere, as Exchange 2003 says it. */
@@ -167,4 +120,14 @@ int certnames_greeting_host(const char *greeting, char *out, size_t outlen)
         return 0;
     out[0] = '\0';
     return -1;
+}
+
+const char *certnames_server_name(const char *greeting, const struct ntlm_challenge_info *ntlm,
+                                  char *out, size_t outlen)
+{
+    if (ntlm && ntlm->dns_computer[0]) {
+        snprintf(out, outlen, "%s", ntlm->dns_computer);
+        return "ntlm";
+    }
+    return certnames_greeting_host(greeting, out, outlen) == 0 ? "greeting" : NULL;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "hostmatch.h"
+#include "sasl.h"
 #include "tls.h"
 
 struct certnames {
@@ -42,5 +43,10 @@ void certnames_facts(const struct tls_info *tls, const char *server_name, const 
  * or a first word after "* OK"/"+OK" (and any [code]) that looks like a
  * fully qualified name, as Cyrus, Zimbra and UW IMAP send. 0 when found. */
 int certnames_greeting_host(const char *greeting, char *out, size_t outlen);
+/* The name the server gives itself: the NTLM challenge's DNS computer name
+ * (the definite one), else what the greeting reveals. Returns the source
+ * ("ntlm", "greeting") or NULL when there is none. ntlm may be NULL. */
+const char *certnames_server_name(const char *greeting, const struct ntlm_challenge_info *ntlm,
+                                  char *out, size_t outlen);
 
 #endif

@@ -1,5 +1,7 @@
 #include "fingerprint.h"
 
+#include "sasl.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,21 +81,15 @@ static void exchange_version(const char *greeting, struct server_identity *id)
 }
 
 void fingerprint_identify(const char *greeting, const struct capset *caps,
-                          const struct ntlm_challenge_info *ntlm, struct server_identity *id)
+                          struct server_identity *id)
 {
     memset(id, 0, sizeof *id);
     id->family = fingerprint_family(greeting, caps);
-    if (strcmp(id->family, "exchange") == 0 && greeting) {
-        exchange_version(greeting, id);
-        if (fingerprint_exchange_blob(greeting, id->name_hint, sizeof id->name_hint)) {
-            id->name_source = "greeting-blob";
-            /* The blob is on only in Microsoft's datacenters (AppendServerNameInBanner). */
-            snprintf(id->version, sizeof id->version, "Online");
-            return;
-        }
-    }
-    if (ntlm && ntlm->dns_computer[0]) {
-        snprintf(id->name_hint, sizeof id->name_hint, "%s", ntlm->dns_computer);
-        id->name_source = "ntlm";
-    }
+    if (strcmp(id->family, "exchange") != 0 || !greeting)
+        return;
+    char name[256];
+    exchange_version(greeting, id);
+    /* The blob is on only in Microsoft's datacenters (AppendServerNameInBanner). */
+    if (fingerprint_exchange_blob(greeting, name, sizeof name))
+        snprintf(id->version, sizeof id->version, "Online");
 }

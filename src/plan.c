@@ -54,8 +54,8 @@ void plan_on_event(struct plan *p, const struct session_event *ev)
     }
     if (ev->op == OP_CAPABILITY && p->o.tls == PLAN_TLS_STARTTLS && !session_secure(p->s)) {
         /* Without the capability list STARTTLS cannot be had (curl CVE-2021-22946). */
-        char msg[1100];
-        snprintf(msg, sizeof msg, "the capability request failed before TLS (%s); TLS was "
+        char msg[sizeof p->message];
+        snprintf(msg, sizeof msg, "the capability request failed before TLS (%.800s); TLS was "
                  "required (--tls=starttls), so nothing more is sent",
                  ev->message ? ev->message : "no answer");
         fail(p, FAIL_TLS_REQUIRED, msg);

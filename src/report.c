@@ -248,16 +248,10 @@ static const char *source_name(enum tls_source src)
     return src == TLS_SRC_SERVER ? "sent-by-server" : "trust-store";
 }
 
-/* The name the server gives itself: NTLM's DNS computer name (the definite
- * one), else what the greeting reveals. */
 static const char *server_name_of(const struct transcript *t, struct session *s, char *buf,
                                   size_t n)
 {
-    if (t->has_ntlm && t->ntlm.dns_computer[0]) {
-        snprintf(buf, n, "%s", t->ntlm.dns_computer);
-        return "ntlm";
-    }
-    return certnames_greeting_host(session_greeting(s), buf, n) == 0 ? "greeting" : NULL;
+    return certnames_server_name(session_greeting(s), t->has_ntlm ? &t->ntlm : NULL, buf, n);
 }
 
 static json_t *jnames(const struct transcript *t, struct session *s)
@@ -474,7 +468,11 @@ json_t *report_json(const struct plan *p, const struct transcript *t, struct ses
     json_object_set_new(j, "server_family",
         json_string(fingerprint_family(greeting, session_caps(s, CAPS_BEFORE_TLS)->known
                         ? session_caps(s, CAPS_BEFORE_TLS) : session_current_caps(s))));
-    json_object_set_new(j, "server_name_hint", json_null());
+    char name[256];
+    const char *name_source = server_name_of(t, s, name, sizeof name);
+    json_object_set_new(j, "server_name_hint", name_source ? jstr_or_null(name) : json_null());
+    json_object_set_new(j, "server_name_source",
+                        name_source ? json_string(name_source) : json_null());
     json_object_set_new(j, "capabilities", caps);
     json_object_set_new(j, "tls", jtls(p, t, s, tg));
     json_object_set_new(j, "chain", jchain(t));

@@ -238,6 +238,8 @@ Test(scripted, exchange_ntlm_challenge_names_the_server)
     cr_assert_str_eq(str(ntlm, "netbios_computer"), "EX01");
     cr_assert_str_eq(str(ntlm, "netbios_domain"), "CONTOSO");
     cr_assert_str_eq(str(ntlm, "os_version"), "10.0.17763");
+    cr_assert_str_eq(str(j, "server_name_hint"), "EX01.contoso.local");
+    cr_assert_str_eq(str(j, "server_name_source"), "ntlm");
     cr_assert(strstr(str(j, "summary"), "EX01.contoso.local"), "%s", str(j, "summary"));
     cr_assert_not(contains(log, len, env("MS_TEST_PASSWORD")));
     free(log);

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "certnames.h"
 #include "fingerprint.h"
 
 static const char *family(const char *greeting) { return fingerprint_family(greeting, NULL); }
@@ -34,15 +35,15 @@ Test(fingerprint, family_from_capabilities_when_the_greeting_is_plain)
 
 Test(fingerprint, exchange_online_blob_names_the_server)
 {
+    const char *online = "* OK The Microsoft Exchange IMAP4 service is ready. "
+        "[UwBJADIAUABSADAANABDAEEAMAAwADAANQAuAGEAcABjAHAAcgBkADAANAAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]";
     struct server_identity id;
-    fingerprint_identify("* OK The Microsoft Exchange IMAP4 service is ready. "
-        "[UwBJADIAUABSADAANABDAEEAMAAwADAANQAuAGEAcABjAHAAcgBkADAANAAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]",
-        NULL, NULL, &id);
+    fingerprint_identify(online, NULL, &id);
     cr_assert_str_eq(id.family, "exchange");
-    cr_assert_str_eq(id.name_hint, "SI2PR04CA0005.apcprd04.prod.outlook.com");
-    cr_assert_str_eq(id.name_source, "greeting-blob");
     cr_assert_str_eq(id.version, "Online");
     char name[256];
+    cr_assert(fingerprint_exchange_blob(online, name, sizeof name));
+    cr_assert_str_eq(name, "SI2PR04CA0005.apcprd04.prod.outlook.com");
     cr_assert(fingerprint_exchange_blob("+OK The Microsoft Exchange POP3 service is ready. "
         "[SABFADEAUABSADAAMQBDAEEAMAAwADAANwAuAGUAdQByAHAAcgBkADAAMQAuAHAAcgBvAGQALgBlAHgAYwBoAGEAbgBnAGUAbABhAGIAcwAuAGMAbwBtAA==]",
         name, sizeof name));
@@ -66,17 +67,32 @@ Test(fingerprint, things_that_are_not_a_blob)
                   "the blob must end the greeting");
 }
 
-Test(fingerprint, ntlm_names_on_premises_exchange)
+Test(fingerprint, exchange_versions)
+{
+    struct server_identity id;
+    fingerprint_identify("* OK Microsoft Exchange Server 2003 IMAP4rev1 server version 6.5.7217.0 "
+                         "(ex03.contoso.local) ready.", NULL, &id);
+    cr_assert_str_eq(id.version, "2003 6.5.7217.0");
+    fingerprint_identify("* OK The Microsoft Exchange IMAP4 service is ready.", NULL, &id);
+    cr_assert_str_eq(id.version, "", "on-premises 2013+ says no version");
+    fingerprint_identify("* OK Dovecot ready.", NULL, &id);
+    cr_assert_str_eq(id.family, "dovecot");
+}
+
+Test(fingerprint, server_name_from_ntlm_first_then_greeting)
 {
     struct ntlm_challenge_info ntlm = { 0 };
     strcpy(ntlm.dns_computer, "EX01.contoso.local");
-    struct server_identity id;
-    fingerprint_identify("* OK The Microsoft Exchange IMAP4 service is ready.", NULL, &ntlm, &id);
-    cr_assert_str_eq(id.name_hint, "EX01.contoso.local");
-    cr_assert_str_eq(id.name_source, "ntlm");
-    fingerprint_identify("* OK Microsoft Exchange Server 2003 IMAP4rev1 server version 6.5.7217.0 "
-                         "(ex03.contoso.local) ready.", NULL, NULL, &id);
-    cr_assert_str_eq(id.version, "2003 6.5.7217.0");
-    cr_assert_str_eq(id.name_hint, "");
-    cr_assert_null(id.name_source);
+    char name[256];
+    const char *src = certnames_server_name("* OK The Microsoft Exchange IMAP4 service is ready.",
+                                            &ntlm, name, sizeof name);
+    cr_assert_str_eq(src, "ntlm");
+    cr_assert_str_eq(name, "EX01.contoso.local");
+    src = certnames_server_name("* OK The Microsoft Exchange IMAP4 service is ready. "
+        "[SABFADEAUABSADAAMQBDAEEAMAAwADAANwAuAGUAdQByAHAAcgBkADAAMQAuAHAAcgBvAGQALgBlAHgAYwBoAGEAbgBnAGUAbABhAGIAcwAuAGMAbwBtAA==]",
+        NULL, name, sizeof name);
+    cr_assert_str_eq(src, "greeting");
+    cr_assert_str_eq(name, "HE1PR01CA0007.eurprd01.prod.exchangelabs.com");
+    cr_assert_null(certnames_server_name("* OK The Microsoft Exchange IMAP4 service is ready.",
+                                         NULL, name, sizeof name));
 }
