@@ -25,6 +25,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_B64, "/b64", "TEXT", "show TEXT in base64 (for SASL by hand)" },
     { CMD_UNB64, "/unb64", "TEXT", "decode base64 TEXT (a server challenge)" },
     { CMD_NOTE, "/note", "TEXT", "add an operator note to the transcript" },
+    { CMD_COMPARE, "/compare", "[all]", "which certificate each port presents: STARTTLS and "
+                                         "implicit TLS side by side (all: IMAP and POP3)" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "chainsave.h"
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
@@ -238,22 +239,63 @@ static void send_raw(struct console *c, const char *line)
 
 static void chain_save(struct console *c, const char *path)
 {
-    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain) {
+    size_t n = 0;
+    char err[600];
+    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain)
         console_message(c, "no certificate chain yet");
+    else if (chainsave_write(path, &c->t.tls, &n, err, sizeof err) < 0)
+        console_message(c, "%s", err);
+    else
+        console_message(c, "saved %zu certificate(s) to %s", n, path);
+}
+
+/* Both TLS ports at once on the console's loop; the result is shown in the
+ * transcript pane when every endpoint has answered. */
+static void compare_start(struct console *c, const char *args)
+{
+    if (!c->o.url_text) {
+        console_message(c, "/connect first: /compare uses that host");
         return;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        console_message(c, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (c->cmp) {
+        console_message(c, "a comparison is already under way");
         return;
     }
-    for (size_t i = 0; i < c->t.tls.n_chain; i++)
-        fputs(c->t.tls.chain[i].pem ? c->t.tls.chain[i].pem : "", f);
-    fclose(f);
-    console_message(c, "saved %zu certificate(s) to %s", c->t.tls.n_chain, path);
+    struct compare_options co = {
+        .proto = c->o.url.proto, .all = !strcmp(args, "all"), .host = c->o.url.host,
+        .family = c->o.family, .tls = options_session_params(&c->o).tls,
+        .insecure = c->o.insecure, .timeout_ms = c->o.timeout_ms,
+        .expiry_warn_days = c->o.expiry_warn_days };
+    char err[300];
+    if (c->o.ports && compare_ports_parse(c->o.ports, &co.ports, err, sizeof err) < 0) {
+        console_message(c, "%s", err);
+        return;
+    }
+    c->cmp = compare_new(c->loop, &co);
+    console_message(c, c->cmp ? "comparing the certificates on every TLS port..." : "out of memory");
+}
+
+static void compare_finish(struct console *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        compare_text(f, c->cmp);
+        fclose(f);
+    }
+    for (char *line = text, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        tpane_info(&c->tp, ROLE_NOTE, line);
+        if (!nl)
+            break;
+    }
+    free(text);
+    compare_free(c->cmp);
+    c->cmp = NULL;
+    c->message[0] = 0;
 }
 
 /* The current session to a file, in the format of its extension. */
@@ -375,6 +417,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
         break;
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
+    case CMD_COMPARE: compare_start(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -548,6 +591,8 @@ static void run(struct console *c)
         paint(c);
         bool waiting = c->have_session && session_busy(c->s);
         loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
+        if (c->cmp && compare_advance(c->cmp))
+            compare_finish(c);
         if (c->steps_queued && c->have_session && !session_busy(c->s) &&
             c->prompt == PROMPT_NONE) {
             c->steps_queued--;
@@ -562,6 +607,7 @@ static void finish(struct console *c)
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
+    compare_free(c->cmp);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
     tv_free(&c->viewer);
@@ -578,6 +624,13 @@ int console_main(int argc, char **argv)
     if (rc > 0) {
         console_usage(stdout);
         return 0;
+    }
+    if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.save_chain ||
+                    c->o.output != OUT_TEXT)) {
+        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --json and --output "
+                 "are probe options (mailscope probe ...); in the console use /compare and "
+                 "/chain save");
+        rc = -1;
     }
     if (rc < 0 || read_secret(c) < 0) {
         if (rc < 0)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compare.h"
 #include "ipane.h"
 #include "options.h"
 #include "plan.h"
@@ -50,6 +51,7 @@ struct console {
     bool viewing;           /* the literal viewer overlay is open */
     struct textview viewer;
     int ctrl_c;
+    struct compare *cmp;    /* a /compare under way, else NULL */
     int steps_queued;       /* F5 presses waiting for the step in flight */
     char message[600];
     int sig_pipe[2];

@@ -203,7 +203,7 @@ completion_and_edit_step() {
     wait_for "> /capability" || return
     keys C-u
     tmux_ send-keys -t ms -l "/c"; keys Tab Tab
-    wait_for "/capability  /chain  /clear  /connect" || return
+    wait_for "/capability  /chain  /clear  /compare  /connect" || return
     keys C-c
     keys F6
     wait_for "> /login alice" || return     # the login step: /login, no password typed
@@ -260,6 +260,16 @@ save_and_record_without_credentials() {
     return 0
 }
 
+compare_in_the_console() {
+    start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" \
+        --ports "imap=$MS_OPEN_IMAP_PORT,imaps=$MS_OPEN_IMAPS_PORT"
+    wait_for "Dovecot (Debian) ready." || return
+    line "/compare"
+    wait_for "IMAP STARTTLS :$MS_OPEN_IMAP_PORT" || return
+    wait_for "IMAPS :$MS_OPEN_IMAPS_PORT" || return
+    wait_for "Certificates (1)" || return     # the same certificate on both ports
+}
+
 search_in_transcript() {
     start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
     wait_for "Dovecot (Debian) ready." || return
@@ -278,7 +288,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
-         save_and_record_without_credentials search_in_transcript; do
+         save_and_record_without_credentials compare_in_the_console search_in_transcript; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
