@@ -647,6 +647,7 @@ int console_main(int argc, char **argv)
     c->loop = loop_new();
     tpane_init(&c->tp);
     ipane_init(&c->ip);
+    c->ip.soon_days = c->o.expiry_warn_days;
     tv_init(&c->viewer);
     if (!c->loop || install_signals(c) < 0) {
         fprintf(stderr, "mailscope: cannot set up the event loop\n");

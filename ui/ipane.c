@@ -45,24 +45,37 @@ static void date(time_t t, char *buf, size_t cap)
         strftime(buf, cap, "%Y-%m-%d", &tm);
 }
 
+static const char *join(char *const *items, size_t n, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t k = 0; k < n && o + 2 < cap; k++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s", k ? ", " : "", items[k]);
+    return buf;
+}
+
 static void cert(struct ipane *ip, const struct tls_info *tls, size_t i, time_t now)
 {
     const struct cert_info *c = &tls->chain[i];
-    char from[16], to[16], sans[1024] = "";
+    char from[16], to[16], sans[1024];
     date(c->not_before, from, sizeof from);
     date(c->not_after, to, sizeof to);
-    size_t o = 0;
-    for (size_t k = 0; k < c->n_san && o + 2 < sizeof sans; k++)
-        o += (size_t)snprintf(sans + o, sizeof sans - o, "%s%s", k ? ", " : "", c->san[k]);
+    join(c->san, c->n_san, sans, sizeof sans);
     long days = certinfo_days_left(c, now);
     line(ip, ROLE_TITLE, "#%zu %s", i, c->subject ? c->subject : "?");
     line(ip, ROLE_NORMAL, "  issuer: %s", c->issuer ? c->issuer : "?");
     if (c->n_san)
         line(ip, ROLE_NORMAL, "  SAN: %s%s", sans, c->san_truncated ? ", ..." : "");
-    line(ip, days < 0 ? ROLE_BAD : days <= 30 ? ROLE_NO : ROLE_NORMAL,
+    line(ip, days < 0 ? ROLE_BAD : days <= ip->soon_days ? ROLE_NO : ROLE_NORMAL,
          "  valid %s .. %s (%ld days left)", from, to, days);
     line(ip, ROLE_NORMAL, "  key %s, %s%s", c->key ? c->key : "?",
          c->signature ? c->signature : "?", c->self_signed ? ", self-signed" : "");
+    if (c->n_eku) {
+        char ekus[512];
+        line(ip, ROLE_NORMAL, "  EKU: %s", join(c->eku, c->n_eku, ekus, sizeof ekus));
+    }
+    for (size_t k = 0; k < c->n_ca_issuers; k++)
+        line(ip, ROLE_DIM, "  CA issuers: %s", c->ca_issuers[k]);
     line(ip, ROLE_DIM, "  SHA-256 %s", c->sha256);
     long err = i < TLS_MAX_CHAIN ? tls->depth_error[i] : 0;
     if (err)
@@ -86,15 +99,23 @@ static void chain_tab(struct ipane *ip, const struct transcript *t)
         line(ip, ROLE_BAD, "  %s", tls->verify_error);
     line(ip, tls->hostname_match ? ROLE_OK : ROLE_BAD, "Name %s: %s", tls->name_checked,
          tls->hostname_match ? "matches the certificate" : "NOT in the certificate");
-    const char *codes[CERTCHECK_MAX];
-    size_t n = certcheck_problems(tls, now, 30, codes);
-    for (size_t i = 0; i < n; i++)
-        line(ip, ROLE_NO, "problem: %s", codes[i]);
+    struct certcheck_result r;
+    certcheck_run(tls, now, ip->soon_days, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        line(ip, r.p[i].fails_verification ? ROLE_BAD : ROLE_NO, "problem: %s%s%s", r.p[i].code,
+             r.p[i].detail[0] ? ": " : "", r.p[i].detail);
+        if (r.p[i].impact)
+            line(ip, ROLE_DIM, "  %s", r.p[i].impact);
+    }
     line(ip, ROLE_DIM, "As sent by the server (%zu):", tls->n_chain);
     for (size_t i = 0; i < tls->n_chain; i++)
         cert(ip, tls, i, now);
-    if (tls->n_verified)
-        line(ip, ROLE_DIM, "Trust anchor: %s", tls->verified_root);
+    if (tls->n_path)
+        line(ip, ROLE_DIM, "Path verification built (%zu):", tls->n_path);
+    for (size_t i = 0; i < tls->n_path; i++)
+        line(ip, tls->path_source[i] == TLS_SRC_STORE ? ROLE_NOTICE : ROLE_NORMAL, " %zu %s (%s)",
+             i, tls->path[i].subject ? tls->path[i].subject : "?",
+             tls->path_source[i] == TLS_SRC_STORE ? "from the trust store" : "sent by the server");
 }
 
 static void tls_tab(struct ipane *ip, const struct transcript *t)

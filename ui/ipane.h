@@ -15,6 +15,7 @@ enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, T
 
 struct ipane {
     enum ipane_tab tab;
+    int soon_days;          /* expires-soon threshold (--expiry-warn) */
     struct textview tv;
 };
 
