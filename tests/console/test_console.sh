@@ -270,6 +270,22 @@ compare_in_the_console() {
     wait_for "Certificates (1)" || return     # the same certificate on both ports
 }
 
+chain_tab_shows_an_expired_certificate() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 20 --cert "$MS_CERTS/expired-chain.pem" \
+                      --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/cert-tls-greet.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    start "imaps://127.0.0.1:$port" "${trust[@]}" --insecure
+    wait_for "certificate NOT verified" || { kill "$pid" 2>/dev/null; return; }
+    wait_for "Chain NOT verified" || { kill "$pid" 2>/dev/null; return; }
+    wait_for "problem: expired" || { kill "$pid" 2>/dev/null; return; }
+    wait_for "TLS UNVERIFIED" || { kill "$pid" 2>/dev/null; return; }
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
 search_in_transcript() {
     start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
     wait_for "Dovecot (Debian) ready." || return
@@ -288,7 +304,8 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
-         save_and_record_without_credentials compare_in_the_console search_in_transcript; do
+         save_and_record_without_credentials compare_in_the_console \
+         chain_tab_shows_an_expired_certificate search_in_transcript; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
