@@ -66,8 +66,9 @@ enum session_event_type {
     SEV_OP_BEGIN,      /* op started */
     SEV_SENT,          /* one line sent, redacted */
     SEV_RECEIVED,      /* one line received (CRLF stripped), raw bytes */
-    SEV_LITERAL,       /* a chunk of an IMAP literal: len bytes of literal_total
-                        * (POP3 multi-line data comes as SEV_RECEIVED lines) */
+    SEV_LITERAL,       /* a chunk of an IMAP literal: len bytes of literal_total; or
+                        * POP3 message data past its first 200 lines (literal_total 0:
+                        * unknown); earlier POP3 data lines come as SEV_RECEIVED */
     SEV_OP_END,        /* op finished: ok, status, fail, message, elapsed_us */
     SEV_TLS,           /* TLS established (or failed): tls */
     SEV_DISCARDED,     /* bytes refused at the STARTTLS boundary */

@@ -37,6 +37,7 @@ struct op {
     bool sasl_cancelled;
     bool user_sent;         /* POP3 USER/PASS: USER acknowledged */
     int replies_pending;    /* POP3 pipelined USER+PASS: replies still to come */
+    unsigned data_lines;    /* POP3 multi-line data lines seen */
 };
 
 struct qevent {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define POP3_DATA_LINES_SHOWN 200
+
 static int command(struct session *s, struct op *op, const char *wire_text, const char *display)
 {
     char wire[1100];
@@ -261,6 +263,26 @@ static void status_line(struct session *s, struct op *op, const uint8_t *line, s
                    (const char *)line);
 }
 
+/* The wire line as it came (a stuffed dot included). After the first
+ * POP3_DATA_LINES_SHOWN lines of a message (RETR, TOP) the rest is reported
+ * as bulk data, counted and previewed like an IMAP literal, so a huge
+ * message costs no memory per line. */
+static void report_line(struct session *s, struct op *op, const struct pop3_frame *f)
+{
+    const uint8_t *raw = s->in + s->in_off - f->consumed;
+    size_t len = f->consumed - 1;
+    if (len && raw[len - 1] == '\r')
+        len--;
+    bool bulk = op && f->type == POP3_FRAME_DATA && op->kind != OP_CAPABILITY &&
+                op->data_lines++ >= POP3_DATA_LINES_SHOWN;
+    if (!bulk) {
+        session_received(s, op ? op->kind : OP_NONE, raw, len);
+        return;
+    }
+    session_emit(s, &(struct session_event){ .type = SEV_LITERAL, .op = op->kind,
+                 .data = raw, .len = f->consumed, .secure = session_secure(s) });
+}
+
 void pop3_handle_input(struct session *s)
 {
     while (!s->closed && s->in_off < s->in_len) {
@@ -274,8 +296,7 @@ void pop3_handle_input(struct session *s)
         }
         s->in_off += f.consumed;
         struct op *op = session_oldest_op(s);
-        session_received(s, op ? op->kind : OP_NONE, s->in + s->in_off - f.consumed,
-                         f.consumed - (f.consumed >= 2 && s->in[s->in_off - 2] == '\r' ? 2 : 1));
+        report_line(s, op, &f);
         if (s->swallow_replies && f.type == POP3_FRAME_LINE) {
             s->swallow_replies--;   /* the answer to a PASS whose USER was refused */
             continue;

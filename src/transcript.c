@@ -85,7 +85,10 @@ static void keep_preview(struct transcript *t, struct tr_event *e, const struct 
 static int literal(struct transcript *t, const struct session_event *ev)
 {
     struct tr_event *last = t->n ? &t->ev[t->n - 1] : NULL;
-    if (!last || last->kind != TR_LITERAL || last->literal_seen >= last->literal_total) {
+    bool open = last && last->kind == TR_LITERAL && last->op == ev->op &&
+                (last->literal_total ? last->literal_seen < last->literal_total
+                                     : ev->literal_total == 0);
+    if (!open) {
         last = push(t, TR_LITERAL, ev->at_us);
         if (!last)
             return -1;

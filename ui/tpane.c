@@ -213,9 +213,11 @@ void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textvie
 bool tpane_sync(struct tpane *tp, const struct transcript *t)
 {
     size_t end = t->n;
-    /* A literal still arriving is shown once its count is final. */
+    /* A literal still arriving is shown once its count is final (bulk POP3
+     * data, of unknown size, once something follows it). */
     if (end && t->ev[end - 1].kind == TR_LITERAL &&
-        t->ev[end - 1].literal_seen < t->ev[end - 1].literal_total)
+        (t->ev[end - 1].literal_seen < t->ev[end - 1].literal_total ||
+         !t->ev[end - 1].literal_total))
         end--;
     bool added = tp->consumed < end;
     for (; tp->consumed < end; tp->consumed++)

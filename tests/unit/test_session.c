@@ -1578,3 +1578,45 @@ Test(session, commands_and_free_from_inside_callback)
     h_spin(100);
     h_finish();
 }
+
+/* A long POP3 message: the first lines are shown as lines, the rest is
+ * counted as bulk data (no event per line, so a huge RETR costs no memory). */
+static char long_message[600 * 24];
+
+static int send_long_message(struct peer *p, const void *arg)
+{
+    (void)arg;
+    size_t o = (size_t)snprintf(long_message, sizeof long_message, "+OK message follows\r\n");
+    for (int i = 0; i < 500; i++)
+        o += (size_t)snprintf(long_message + o, sizeof long_message - o, "line %03d of body\r\n", i);
+    o += (size_t)snprintf(long_message + o, sizeof long_message - o, ".\r\n");
+    return peer_write(p, long_message, o);
+}
+
+Test(session, pop3_long_retr_becomes_counted_data)
+{
+    static const struct peer_step script[] = {
+        P_SEND(GREETING_POP3),
+        P_EXPECT_LINE("RETR 1"),
+        P_CALL(send_long_message, NULL),
+        P_EXPECT_LINE("NOOP"),
+        P_SEND("+OK\r\n"),
+        P_EOF(), P_END };
+    h_start(script, params(SESSION_POP3));
+    cr_assert(h_wait_end(OP_GREETING)->ok);
+    cr_assert_eq(session_raw(H.s, "RETR 1", false), 0, "%s", session_error(H.s));
+    const struct rec *r = h_wait_end(OP_RAW);
+    cr_assert(r->ok, "%s", r->message ? r->message : "");
+    size_t lines = 0, bulk = 0;
+    for (const struct rec *e = H.ev; e < r; e++) {
+        if (e->type == SEV_RECEIVED && !strncmp(e->data, "line ", 5))
+            lines++;
+        if (e->type == SEV_LITERAL)
+            bulk += e->len;
+    }
+    cr_assert_eq(lines, 200, "the first 200 data lines are shown as lines");
+    cr_assert_eq(bulk, 300 * strlen("line 000 of body\r\n"), "the rest is counted, bytes exact");
+    cr_assert_eq(session_noop(H.s), 0, "%s", session_error(H.s));
+    cr_assert(h_wait_end(OP_NOOP)->ok);
+    h_finish();
+}
