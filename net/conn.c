@@ -269,10 +269,21 @@ static void continue_handshake(struct conn *c)
         update_watch(c);
         return;
     }
-    char why[200], msg[260];
+    char why[200], msg[400];
     describe_ssl_error(e, saved, why, sizeof why);
     tls_info_collect(c->info, c->ssl, c->servername);   /* whatever the server showed */
-    snprintf(msg, sizeof msg, "TLS handshake failed: %s", why);
+    if (tls_reply_was_plaintext(c->info)) {
+        /* TLS read only a record header's worth: the rest of the line waits
+         * in the socket, and it is what the operator needs to see. */
+        struct tls_info *i = c->info;
+        ssize_t n = recv(c->fd, i->first_bytes + i->n_first, sizeof i->first_bytes - i->n_first,
+                         MSG_DONTWAIT);
+        if (n > 0)
+            i->n_first += (size_t)n;
+        snprintf(msg, sizeof msg, "TLS handshake failed: the server answered in plain text, not "
+                 "TLS (a plain-text port, or a service with no usable certificate)");
+    } else
+        snprintf(msg, sizeof msg, "TLS handshake failed: %s", why);
     fail(c, FAIL_TLS, msg);
 }
 

@@ -460,8 +460,12 @@ static void on_tls_done(void *arg)
 static void on_conn_failed(void *arg, enum failure_class cls, const char *message)
 {
     struct session *s = arg;
-    if (cls == FAIL_TLS && s->tls_started)
+    if (cls == FAIL_TLS && s->tls_started) {
         session_emit(s, &(struct session_event){ .type = SEV_TLS, .tls = &s->tls });
+        if (tls_reply_was_plaintext(&s->tls))   /* show what came instead, escaped */
+            session_emit(s, &(struct session_event){ .type = SEV_DISCARDED, .op = OP_TLS,
+                         .data = s->tls.first_bytes, .len = s->tls.n_first });
+    }
     session_fatal(s, cls, "%s", message);
     flush_events(s);
 }

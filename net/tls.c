@@ -152,6 +152,30 @@ fail:
     return NULL;
 }
 
+/* Keep the first bytes the server sends after the ClientHello, so a reply
+ * that is no TLS at all can be shown to the operator as it was. */
+static long capture_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+                       int ret, size_t *processed)
+{
+    struct tls_info *info = (struct tls_info *)BIO_get_callback_arg(b);
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && info) {
+        size_t room = sizeof info->first_bytes - info->n_first;
+        size_t n = *processed < room ? *processed : room;
+        memcpy(info->first_bytes + info->n_first, argp, n);
+        info->n_first += n;
+    }
+    (void)len;
+    (void)argi;
+    (void)argl;
+    return ret;
+}
+
+bool tls_reply_was_plaintext(const struct tls_info *info)
+{
+    /* TLS records begin with a content type from 20 to 23. */
+    return info->n_first && (info->first_bytes[0] < 20 || info->first_bytes[0] > 23);
+}
+
 struct ssl_st *tls_client_new(struct ssl_ctx_st *ctx, int fd, const struct tls_params *p,
                               struct tls_info *info, char *err, size_t errlen)
 {
@@ -161,6 +185,9 @@ struct ssl_st *tls_client_new(struct ssl_ctx_st *ctx, int fd, const struct tls_p
         SSL_free(ssl);
         return NULL;
     }
+    BIO *rbio = SSL_get_rbio(ssl);
+    BIO_set_callback_arg(rbio, (char *)info);
+    BIO_set_callback_ex(rbio, capture_cb);
     SSL_set_ex_data(ssl, info_index, info);
     const char *name = p->servername;
     snprintf(info->name_checked, sizeof info->name_checked, "%s", name);

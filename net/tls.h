@@ -75,6 +75,8 @@ struct tls_info {
     bool path_sent[TLS_MAX_CHAIN];    /* the server also sent this certificate */
     unsigned path_flags[TLS_MAX_CHAIN];
     bool chain_in_path[TLS_MAX_CHAIN];   /* chain[i] was used in the path */
+    unsigned char first_bytes[256];  /* the first bytes the server sent once TLS began */
+    size_t n_first;
     char alert[64];           /* the last fatal TLS alert the server sent, "" if none */
     int alert_code;           /* its number (70: protocol version) */
 };
@@ -103,6 +105,10 @@ int tls_version_offerable(int version, bool legacy, char *why, size_t whylen);
 /* "TLSv1.2" for TLS_VERSION_1_2; "?" when unknown. */
 const char *tls_version_name(int version);
 
+/* The server answered the ClientHello with something that is not a TLS
+ * record (first_bytes holds it): a plain-text service on a TLS port, or
+ * Exchange's "* BYE Connection is closed. 14" when no certificate matches. */
+bool tls_reply_was_plaintext(const struct tls_info *info);
 /* The operator's words for a verification error code (depth_error[]). */
 const char *tls_verify_error_text(long code);
 

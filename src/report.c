@@ -7,6 +7,7 @@
 
 #include "certcheck.h"
 #include "certnames.h"
+#include "evidence.h"
 #include "fingerprint.h"
 #include "sanitize.h"
 #include "version.h"
@@ -419,10 +420,12 @@ static json_t *jntlm(const struct transcript *t)
         "os_version", n->os_version[0] ? json_string(n->os_version) : json_null());
 }
 
-static json_t *jdiscarded(const struct transcript *t)
+/* Bytes refused at a TLS boundary: op OP_STARTTLS after the OK, OP_TLS
+ * instead of the handshake. */
+static json_t *jdiscarded(const struct transcript *t, enum session_op op)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (t->ev[i].kind == TR_DISCARDED)
+        if (t->ev[i].kind == TR_DISCARDED && t->ev[i].op == op)
             return jbytes(t->ev[i].data, t->ev[i].len);
     return json_null();
 }
@@ -480,8 +483,9 @@ json_t *report_json(const struct plan *p, const struct transcript *t, struct ses
     json_object_set_new(j, "ntlm", jntlm(t));
     json_object_set_new(j, "steps", jsteps(t));
     json_object_set_new(j, "notices", jnotices(t));
-    json_object_set_new(j, "discarded_at_starttls", jdiscarded(t));
-    json_object_set_new(j, "diagnoses", json_array());
+    json_object_set_new(j, "discarded_at_starttls", jdiscarded(t, OP_STARTTLS));
+    json_object_set_new(j, "plaintext_instead_of_tls", jdiscarded(t, OP_TLS));
+    json_object_set_new(j, "diagnoses", evidence_diagnoses_json(t, s, tg, v));
     return j;
 }
 
@@ -714,6 +718,7 @@ void report_text(FILE *out, const struct plan *p, const struct transcript *t, st
         fprintf(out, "WARNING: %s\n", v->warnings[i]);
     fprintf(out, "\n%s %s: %s\n", t->proto == SESSION_IMAP ? "IMAP" : "POP3",
             status_word(v->exit_code), v->summary);
+    evidence_diagnoses_text(out, t, s, tg, v);
     (void)p;
 }
 

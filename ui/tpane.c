@@ -140,8 +140,12 @@ static void tls_banner(struct tpane *tp, const struct transcript *t, const struc
 static void discarded(struct tpane *tp, const struct tr_event *e)
 {
     char *clean = sanitize_text(e->data, e->len, 2000);
-    banner(tp, ROLE_BANNER_BAD, "--- %zu bytes DISCARDED at STARTTLS (plain text, possible "
-           "response injection, never part of TLS): %s ---", e->len, clean ? clean : "");
+    if (e->op == OP_TLS)
+        banner(tp, ROLE_BANNER_BAD, "--- the server answered in PLAIN TEXT where TLS was due "
+               "(%zu bytes, never trusted): %s ---", e->len, clean ? clean : "");
+    else
+        banner(tp, ROLE_BANNER_BAD, "--- %zu bytes DISCARDED at STARTTLS (plain text, possible "
+               "response injection, never part of TLS): %s ---", e->len, clean ? clean : "");
     free(clean);
 }
 

@@ -353,3 +353,21 @@ Test(scripted, tls_alert_is_a_clear_tls_failure)
     json_decref(j);
     run_result_free(&r);
 }
+
+Test(scripted, plaintext_answer_on_a_tls_port_is_shown)
+{
+    struct scripted sc;
+    start(&sc, "exchange-bye-on-ssl-port.scn", "imaps");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--json", NULL });
+    size_t len;
+    free(finish(&sc, &len));
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "tls");
+    cr_assert(strstr(str(j, "summary"), "plain text"), "%s", str(j, "summary"));
+    cr_assert_str_eq(str(j, "plaintext_instead_of_tls"), "* BYE Connection is closed. 14\r\n");
+    cr_assert(json_is_null(json_object_get(j, "discarded_at_starttls")));
+    json_decref(j);
+    run_result_free(&r);
+}
