@@ -460,13 +460,23 @@ static void on_tls_done(void *arg)
 static void on_conn_failed(void *arg, enum failure_class cls, const char *message)
 {
     struct session *s = arg;
-    if (cls == FAIL_TLS && s->tls_started) {
+    bool plain = cls == FAIL_TLS && s->tls_started && tls_reply_was_plaintext(&s->tls);
+    if (cls == FAIL_TLS && s->tls_started)
         session_emit(s, &(struct session_event){ .type = SEV_TLS, .tls = &s->tls });
-        if (tls_reply_was_plaintext(&s->tls))   /* show what came instead, escaped */
+    if (plain && !s->p.implicit_tls) {
+        /* After a STARTTLS OK, plain text where the ServerHello was due is the
+         * same attack as bytes glued to the OK, only in a later segment. */
+        session_emit(s, &(struct session_event){ .type = SEV_DISCARDED, .op = OP_STARTTLS,
+                     .data = s->tls.first_bytes, .len = s->tls.n_first });
+        session_fatal(s, FAIL_PROTOCOL, "the server sent plain text after its STARTTLS OK where "
+                      "the TLS handshake was due: possible response injection. It was not read "
+                      "as part of any TLS session; the connection was closed");
+    } else {
+        if (plain)   /* show what came instead of TLS, escaped */
             session_emit(s, &(struct session_event){ .type = SEV_DISCARDED, .op = OP_TLS,
                          .data = s->tls.first_bytes, .len = s->tls.n_first });
+        session_fatal(s, cls, "%s", message);
     }
-    session_fatal(s, cls, "%s", message);
     flush_events(s);
 }
 

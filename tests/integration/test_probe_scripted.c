@@ -371,3 +371,22 @@ Test(scripted, plaintext_answer_on_a_tls_port_is_shown)
     json_decref(j);
     run_result_free(&r);
 }
+
+Test(scripted, imap_starttls_injection_in_a_later_segment)
+{
+    struct scripted sc;
+    start(&sc, "imap-starttls-late-injection.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--password-env", "PW", "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "protocol");
+    cr_assert(strstr(str(j, "summary"), "possible response injection"), "%s", str(j, "summary"));
+    cr_assert(strstr(str(j, "discarded_at_starttls"), "INJECTED"));
+    assert_no_credentials(log, len);
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
