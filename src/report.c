@@ -485,7 +485,7 @@ json_t *report_json(const struct plan *p, const struct transcript *t, struct ses
     json_object_set_new(j, "notices", jnotices(t));
     json_object_set_new(j, "discarded_at_starttls", jdiscarded(t, OP_STARTTLS));
     json_object_set_new(j, "plaintext_instead_of_tls", jdiscarded(t, OP_TLS));
-    json_object_set_new(j, "diagnoses", evidence_diagnoses_json(t, s, tg, v));
+    evidence_report_json(j, t, s, tg, v);   /* "diagnoses", "diagnosis_note" */
     return j;
 }
 

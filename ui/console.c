@@ -648,6 +648,7 @@ int console_main(int argc, char **argv)
     tpane_init(&c->tp);
     ipane_init(&c->ip);
     c->ip.soon_days = c->o.expiry_warn_days;
+    c->ip.o = &c->o;
     tv_init(&c->viewer);
     if (!c->loop || install_signals(c) < 0) {
         fprintf(stderr, "mailscope: cannot set up the event loop\n");

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "certcheck.h"
+#include "evidence.h"
 #include "sanitize.h"
 
 static const char *const tab_names[TAB_COUNT] = { "Chain", "TLS", "Caps", "Diagnosis",
@@ -21,7 +22,11 @@ void ipane_init(struct ipane *ip)
     ip->tv.follow = false;
 }
 
-void ipane_free(struct ipane *ip) { tv_free(&ip->tv); }
+void ipane_free(struct ipane *ip)
+{
+    tv_free(&ip->tv);
+    ruleset_free(&ip->rules);
+}
 
 static void __attribute__((format(printf, 3, 4))) line(struct ipane *ip, enum role role,
                                                        const char *fmt, ...)
@@ -168,6 +173,65 @@ static void caps_tab(struct ipane *ip, const struct session *s)
     caps_section(ip, "After login", login, tls->known ? tls : pre);
 }
 
+static void hypothesis(struct ipane *ip, const struct diag_hypothesis *h,
+                       const struct diag_evidence *e, bool top)
+{
+    const struct rule *r = h->rule;
+    line(ip, top ? ROLE_TITLE : ROLE_NORMAL, "%s  %s (%s, %s)", r->id, r->title, h->confidence,
+         rule_severity_name(r->severity));
+    for (size_t i = 0; i < h->n_for; i++)
+        line(ip, ROLE_ADDED, "  + %s", h->evidence_for[i]);
+    for (size_t i = 0; i < h->n_against; i++)
+        line(ip, ROLE_REMOVED, "  - %s", h->evidence_against[i]);
+    if (!top)
+        return;
+    char *x = r->explanation ? diag_fill(r->explanation, e) : NULL;
+    if (x)
+        line(ip, ROLE_NORMAL, "  %s", x);
+    free(x);
+    for (size_t i = 0; i < r->n_fix; i++) {
+        char *f = diag_fill(r->fix[i], e);
+        line(ip, ROLE_NORMAL, "  fix %zu: %s", i + 1, f ? f : "");
+        free(f);
+    }
+    char *v = r->verify ? diag_fill(r->verify, e) : NULL;
+    if (v)
+        line(ip, ROLE_DIM, "  verify: %s", v);
+    free(v);
+    line(ip, ROLE_DIM, "  source: %s", r->source);
+}
+
+/* Ranked hypotheses for what the session shows now, the best one in full. */
+static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const struct session *s)
+{
+    if (!s) {
+        line(ip, ROLE_DIM, "Not connected.");
+        return;
+    }
+    if (!ip->rules_loaded) {
+        ruleset_init(&ip->rules);
+        rules_load_default(&ip->rules, ip->rules_warn, sizeof ip->rules_warn);
+        ip->rules_loaded = true;
+    }
+    if (ip->rules_warn[0])
+        line(ip, ROLE_NO, "rules: %s", ip->rules_warn);
+    struct report_target tg = { .host = ip->o ? ip->o->url.host : "",
+        .user = ip->o ? (ip->o->user ? ip->o->user : ip->o->url.user) : "",
+        .url = ip->o ? ip->o->url_text : NULL, .port = ip->o ? ip->o->url.port : 0,
+        .expiry_warn_days = ip->soon_days };
+    struct evidence_store st;
+    struct diag_result r;
+    evidence_collect_live(&st, t, (struct session *)s, &tg);
+    diag_run(&ip->rules, &st.e, &r);
+    if (r.no_rule)
+        line(ip, ROLE_DIM, "%s.", DIAG_NO_RULE);
+    else if (!r.n)
+        line(ip, ROLE_DIM, "Nothing to diagnose: no step has failed.");
+    for (size_t i = 0; i < r.n; i++)
+        hypothesis(ip, &r.h[i], &st.e, i == 0);
+    diag_result_free(&r);
+}
+
 void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
     size_t top = ip->tv.top;
@@ -177,10 +241,7 @@ void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct se
     case TAB_CHAIN: chain_tab(ip, t); break;
     case TAB_TLS: tls_tab(ip, t); break;
     case TAB_CAPS: caps_tab(ip, s); break;
-    case TAB_DIAGNOSIS:
-        line(ip, ROLE_DIM, "The diagnosis engine (ranked causes with evidence) is not part of "
-             "this version yet; the failure class and message are in the transcript.");
-        break;
+    case TAB_DIAGNOSIS: diagnosis_tab(ip, t, s); break;
     case TAB_WALKTHROUGH:
         line(ip, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
              "this version yet.");

@@ -7,6 +7,8 @@
 
 #include <curses.h>
 
+#include "options.h"
+#include "rules.h"
 #include "session.h"
 #include "textview.h"
 #include "transcript.h"
@@ -17,6 +19,10 @@ struct ipane {
     enum ipane_tab tab;
     int soon_days;          /* expires-soon threshold (--expiry-warn) */
     struct textview tv;
+    const struct ms_options *o;     /* the console's: host and user for the fix steps */
+    struct ruleset rules;           /* the diagnosis rules, loaded on first use */
+    bool rules_loaded;
+    char rules_warn[512];
 };
 
 void ipane_init(struct ipane *ip);

@@ -4,13 +4,16 @@
 
 #include "console.h"
 #include "probe.h"
+#include "rulescmd.h"
 #include "version.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: mailscope [OPTIONS] [URL]          the interactive console\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
-          "       mailscope --version | --help\n\n", out);
+          "       mailscope --version | --help\n", out);
+    rulescmd_usage(out);
+    fputs("\n", out);
     probe_usage(out);
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
           "plan shown at the top, F6 lets you edit it first, F1 lists every key and\n"
@@ -23,6 +26,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "rules"))
+        return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {
         printf("mailscope %s\n", MAILSCOPE_VERSION);
         return 0;

@@ -1,0 +1,538 @@
+#include "rules.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sanitize.h"
+
+static const char *const fact_names[RF_COUNT] = {
+    "failure", "step", "reply", "line", "greeting", "code", "caps-before", "caps-after",
+    "caps", "family", "family-version", "cert-problem", "cert-covers-server", "cert-seen",
+    "secure", "user", "host", "tls-version", "message", "log",
+};
+
+const char *rule_fact_name(enum rule_fact f)
+{
+    return (unsigned)f < RF_COUNT ? fact_names[f] : "?";
+}
+
+const char *rule_op_name(enum rule_op o)
+{
+    static const char *const n[] = { "is", "not", "matches", "not-matches", "has", "lacks" };
+    return (unsigned)o < sizeof n / sizeof *n ? n[o] : "?";
+}
+
+const char *rule_severity_name(enum rule_severity s)
+{
+    return s == RS_CRITICAL ? "critical" : s == RS_WARNING ? "warning" : "info";
+}
+
+void ruleset_init(struct ruleset *rs)
+{
+    memset(rs, 0, sizeof *rs);
+}
+
+static void rule_free(struct rule *r)
+{
+    free(r->id); free(r->title); free(r->explanation); free(r->cause);
+    free(r->verify); free(r->source); free(r->families);
+    for (size_t i = 0; i < r->n_fix; i++)
+        free(r->fix[i]);
+    for (size_t i = 0; i < r->n_cond; i++) {
+        free(r->cond[i].value);
+        if (r->cond[i].has_re)
+            regfree(&r->cond[i].re);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+void ruleset_free(struct ruleset *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        rule_free(&rs->r[i]);
+    free(rs->r);
+    ruleset_init(rs);
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+struct parser {
+    const char *name;
+    size_t line;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct parser *p, const char *fmt, ...)
+{
+    int n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, p->line);
+    if (n >= 0 && (size_t)n < p->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+/* The next whitespace-delimited word of *s (NUL-terminated in place). */
+static char *word(char **s)
+{
+    char *w = *s;
+    while (*w == ' ' || *w == '\t')
+        w++;
+    if (!*w)
+        return NULL;
+    char *e = w;
+    while (*e && *e != ' ' && *e != '\t')
+        e++;
+    if (*e)
+        *e++ = 0;
+    *s = e;
+    return w;
+}
+
+static bool valid_id(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+/* Append text to a joined field, with one space between lines. */
+static int join(struct parser *p, char **field, const char *text)
+{
+    size_t old = *field ? strlen(*field) : 0, add = strlen(text);
+    if (old + add + 2 > RULES_MAX_TEXT)
+        return fail(p, "field longer than %d bytes", RULES_MAX_TEXT);
+    char *n = realloc(*field, old + add + 2);
+    if (!n)
+        return fail(p, "out of memory");
+    if (old)
+        n[old++] = ' ';
+    memcpy(n + old, text, add + 1);
+    *field = n;
+    return 0;
+}
+
+static const char *const placeholders[] = {
+    "host", "user", "server_fqdn", "server", "cert_cn", "service", "proto", "port", "url",
+};
+
+/* "{word}" of lower-case letters and '_' is a placeholder and must be known;
+ * other braces (Dovecot's "protocol imap {}") are plain text. */
+static int check_placeholders(struct parser *p, const char *s)
+{
+    for (const char *o = strchr(s, '{'); o; o = strchr(o + 1, '{')) {
+        size_t n = strspn(o + 1, "abcdefghijklmnopqrstuvwxyz_"), i;
+        if (!n || o[1 + n] != '}')
+            continue;
+        for (i = 0; i < sizeof placeholders / sizeof *placeholders; i++)
+            if (strlen(placeholders[i]) == n && !strncmp(o + 1, placeholders[i], n))
+                break;
+        if (i == sizeof placeholders / sizeof *placeholders)
+            return fail(p, "unknown placeholder {%.*s}", (int)(n > 40 ? 40 : n), o + 1);
+    }
+    return 0;
+}
+
+static int parse_fact(const char *w, enum rule_fact *f)
+{
+    for (int i = 0; i < RF_COUNT; i++)
+        if (!strcmp(w, fact_names[i])) {
+            *f = (enum rule_fact)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_op(const char *w, enum rule_op *o)
+{
+    for (int i = RO_IS; i <= RO_LACKS; i++)
+        if (!strcmp(w, rule_op_name((enum rule_op)i))) {
+            *o = (enum rule_op)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Which operators make sense for which fact. */
+static bool op_allowed(enum rule_fact f, enum rule_op o)
+{
+    switch (f) {
+    case RF_FAILURE: case RF_STEP: case RF_CODE: case RF_FAMILY:
+        return o == RO_IS || o == RO_NOT;
+    case RF_REPLY: case RF_LINE: case RF_GREETING: case RF_FAMILY_VERSION: case RF_MESSAGE:
+    case RF_LOG:
+        return o == RO_MATCHES || o == RO_NOT_MATCHES;
+    case RF_CAPS_BEFORE: case RF_CAPS_AFTER: case RF_CAPS: case RF_CERT_PROBLEM:
+        return o == RO_HAS || o == RO_LACKS;
+    case RF_CERT_COVERS_SERVER: case RF_CERT_SEEN: case RF_SECURE:
+        return o == RO_IS;
+    case RF_USER: case RF_HOST: case RF_TLS_VERSION:
+        return o == RO_IS || o == RO_NOT || o == RO_MATCHES || o == RO_NOT_MATCHES;
+    default:
+        return false;
+    }
+}
+
+static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, char *rest)
+{
+    if (r->n_cond >= RULES_MAX_COND)
+        return fail(p, "more than %d conditions in rule %s", RULES_MAX_COND, r->id);
+    struct rule_cond c = { .kind = kind, .weight = 1 };
+    if (kind == RK_FOR || kind == RK_AGAINST) {
+        char *w = word(&rest), *end;
+        long v = w ? strtol(w, &end, 10) : 0;
+        if (!w || *end || v < 1 || v > 100)
+            return fail(p, "'%s' needs a weight from 1 to 100", kind == RK_FOR ? "for" : "against");
+        c.weight = (int)v;
+    }
+    char *fw = word(&rest), *ow = fw ? word(&rest) : NULL;
+    if (!fw || parse_fact(fw, &c.fact))
+        return fail(p, "unknown fact '%.40s'", fw ? fw : "");
+    if (!ow || parse_op(ow, &c.op))
+        return fail(p, "unknown operator '%.40s' (is, not, matches, not-matches, has, lacks)",
+                    ow ? ow : "");
+    if (!op_allowed(c.fact, c.op))
+        return fail(p, "operator '%s' does not apply to '%s'", ow, fw);
+    char *value = trim(rest);
+    if (!*value)
+        return fail(p, "condition without a value");
+    if ((c.fact == RF_CERT_COVERS_SERVER && strcmp(value, "yes") && strcmp(value, "no") &&
+         strcmp(value, "unknown")) ||
+        ((c.fact == RF_CERT_SEEN || c.fact == RF_SECURE) && strcmp(value, "yes") &&
+         strcmp(value, "no")))
+        return fail(p, "'%s' takes yes or no%s", fw,
+                    c.fact == RF_CERT_COVERS_SERVER ? " or unknown" : "");
+    if (c.op == RO_MATCHES || c.op == RO_NOT_MATCHES) {
+        int rc = regcomp(&c.re, value, REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &c.re, msg, sizeof msg);
+            return fail(p, "bad regular expression: %s", msg);
+        }
+        c.has_re = true;
+    }
+    if (!(c.value = strdup(value))) {
+        if (c.has_re)
+            regfree(&c.re);
+        return fail(p, "out of memory");
+    }
+    r->cond[r->n_cond++] = c;
+    return 0;
+}
+
+static int parse_protocols(struct parser *p, struct rule *r, char *v)
+{
+    r->protocols = 0;
+    for (char *w; (w = word(&v));) {
+        if (!strcmp(w, "imap"))
+            r->protocols |= 1;
+        else if (!strcmp(w, "pop3"))
+            r->protocols |= 2;
+        else
+            return fail(p, "unknown protocol '%.40s' (imap, pop3)", w);
+    }
+    return r->protocols ? 0 : fail(p, "protocols: names none");
+}
+
+static int parse_field(struct parser *p, struct rule *r, const char *key, char *v)
+{
+    if (!*v)
+        return fail(p, "%s: is empty", key);
+    if (!strcmp(key, "title"))
+        return r->title ? fail(p, "second title") : join(p, &r->title, v);
+    if (!strcmp(key, "protocols"))
+        return parse_protocols(p, r, v);
+    if (!strcmp(key, "families")) {
+        free(r->families);
+        return (r->families = strdup(v)) ? 0 : fail(p, "out of memory");
+    }
+    if (!strcmp(key, "severity")) {
+        if (!strcmp(v, "critical")) r->severity = RS_CRITICAL;
+        else if (!strcmp(v, "warning")) r->severity = RS_WARNING;
+        else if (!strcmp(v, "info")) r->severity = RS_INFO;
+        else return fail(p, "severity must be critical, warning or info");
+        return 0;
+    }
+    if (!strcmp(key, "explanation"))
+        return check_placeholders(p, v) ? -1 : join(p, &r->explanation, v);
+    if (!strcmp(key, "cause"))
+        return check_placeholders(p, v) ? -1 : join(p, &r->cause, v);
+    if (!strcmp(key, "source"))
+        return join(p, &r->source, v);
+    if (!strcmp(key, "verify"))
+        return check_placeholders(p, v) ? -1 : join(p, &r->verify, v);
+    if (!strcmp(key, "fix")) {
+        if (r->n_fix >= RULES_MAX_FIX)
+            return fail(p, "more than %d fix steps", RULES_MAX_FIX);
+        if (check_placeholders(p, v))
+            return -1;
+        return (r->fix[r->n_fix++] = strdup(v)) ? 0 : fail(p, "out of memory");
+    }
+    return fail(p, "unknown field '%.40s'", key);
+}
+
+static bool id_taken(const struct ruleset *rs, const struct rule *pending, size_t n_pending,
+                     const char *id)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (!strcmp(rs->r[i].id, id))
+            return true;
+    for (size_t i = 0; i < n_pending; i++)
+        if (!strcmp(pending[i].id, id))
+            return true;
+    return false;
+}
+
+static int finish_rule(struct parser *p, struct rule *r)
+{
+    if (!r->title)
+        return fail(p, "rule %s has no title", r->id);
+    if (!r->explanation)
+        return fail(p, "rule %s has no explanation", r->id);
+    if (!r->source)
+        return fail(p, "rule %s has no source", r->id);
+    if (!r->n_fix)
+        return fail(p, "rule %s has no fix", r->id);
+    bool req = false;
+    for (size_t i = 0; i < r->n_cond; i++)
+        req |= r->cond[i].kind == RK_REQUIRE;
+    if (!req)
+        return fail(p, "rule %s has no 'require' condition", r->id);
+    if (!r->families && !(r->families = strdup("any")))
+        return fail(p, "out of memory");
+    return 0;
+}
+
+/* One line inside or outside a rule. cur is NULL outside. */
+static int parse_line(struct parser *p, const struct ruleset *rs, struct rule *pending,
+                      size_t *n_pending, struct rule **cur, char *s)
+{
+    char *rest = s, *w = word(&rest);
+    if (!*cur) {
+        if (strcmp(w, "rule"))
+            return fail(p, "expected 'rule ID', found '%.40s'", w);
+        char *id = word(&rest);
+        if (!id || !valid_id(id) || *trim(rest))
+            return fail(p, "'rule' needs one id of letters, digits, '-', '_', '.'");
+        if (*n_pending >= RULES_MAX_RULES || rs->n + *n_pending >= RULES_MAX_RULES)
+            return fail(p, "more than %d rules", RULES_MAX_RULES);
+        if (id_taken(rs, pending, *n_pending, id))
+            return fail(p, "rule id %s is already defined", id);
+        *cur = &pending[*n_pending];
+        memset(*cur, 0, sizeof **cur);
+        (*cur)->protocols = 3;
+        (*cur)->severity = RS_WARNING;
+        snprintf((*cur)->origin, sizeof (*cur)->origin, "%s:%zu", p->name, p->line);
+        if (!((*cur)->id = strdup(id)))
+            return fail(p, "out of memory");
+        return 0;
+    }
+    if (!strcmp(w, "end")) {
+        if (*trim(rest))
+            return fail(p, "text after 'end'");
+        if (finish_rule(p, *cur))
+            return -1;
+        (*n_pending)++;
+        *cur = NULL;
+        return 0;
+    }
+    if (!strcmp(w, "rule"))
+        return fail(p, "rule %s is not closed with 'end'", (*cur)->id);
+    if (!strcmp(w, "require"))
+        return parse_cond(p, *cur, RK_REQUIRE, rest);
+    if (!strcmp(w, "for"))
+        return parse_cond(p, *cur, RK_FOR, rest);
+    if (!strcmp(w, "against"))
+        return parse_cond(p, *cur, RK_AGAINST, rest);
+    if (!strcmp(w, "decisive"))
+        return parse_cond(p, *cur, RK_DECISIVE, rest);
+    size_t klen = strlen(w);
+    if (klen < 2 || w[klen - 1] != ':') {
+        /* "key:value" written without a space after the colon */
+        char *colon = strchr(w, ':');
+        if (!colon)
+            return fail(p, "expected 'key: value', a condition or 'end', found '%.40s'", w);
+        *colon = 0;
+        char joined[RULES_MAX_LINE];
+        snprintf(joined, sizeof joined, "%s %s", colon + 1, rest);
+        return parse_field(p, *cur, w, trim(joined));
+    }
+    w[klen - 1] = 0;
+    return parse_field(p, *cur, w, trim(rest));
+}
+
+/* Rule text reaches terminals: no control characters but TAB (and CR of CRLF). */
+static bool has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\r') || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
+int rules_parse(struct ruleset *rs, const char *name, const char *text, size_t len,
+                char *err, size_t errlen)
+{
+    struct parser p = { .name = name ? name : "?", .err = err, .errlen = errlen };
+    if (errlen)
+        err[0] = 0;
+    if (len > RULES_MAX_FILE)
+        return fail(&p, "file larger than %d bytes", RULES_MAX_FILE);
+    struct rule *pending = calloc(RULES_MAX_RULES, sizeof *pending);
+    if (!pending)
+        return fail(&p, "out of memory");
+    size_t n_pending = 0, pos = 0;
+    struct rule *cur = NULL;
+    int rc = 0;
+    char line[RULES_MAX_LINE + 1];
+    while (pos < len && rc == 0) {
+        p.line++;
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        if (n > RULES_MAX_LINE)
+            rc = fail(&p, "line longer than %d bytes", RULES_MAX_LINE);
+        else if (memchr(text + pos, 0, n))
+            rc = fail(&p, "NUL byte in line");
+        else if (!sanitize_is_utf8(text + pos, n))
+            rc = fail(&p, "not valid UTF-8");
+        else if (has_control(text + pos, n))
+            rc = fail(&p, "control character in line");
+        else {
+            memcpy(line, text + pos, n);
+            line[n] = 0;
+            char *s = trim(line);
+            if (*s && *s != '#')
+                rc = parse_line(&p, rs, pending, &n_pending, &cur, s);
+        }
+        pos += n + (nl ? 1 : 0);
+    }
+    if (rc == 0 && cur)
+        rc = fail(&p, "rule %s is not closed with 'end'", cur->id);
+    if (cur)
+        rule_free(cur);
+    if (rc == 0 && n_pending) {
+        struct rule *grown = realloc(rs->r, (rs->n + n_pending) * sizeof *grown);
+        if (!grown)
+            rc = fail(&p, "out of memory");
+        else {
+            rs->r = grown;
+            memcpy(rs->r + rs->n, pending, n_pending * sizeof *pending);
+            rs->n += n_pending;
+            rs->cap = rs->n;
+            n_pending = 0;
+        }
+    }
+    for (size_t i = 0; i < n_pending; i++)
+        rule_free(&pending[i]);
+    free(pending);
+    return rc;
+}
+
+int rules_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(RULES_MAX_FILE + 1);
+    size_t n = buf ? fread(buf, 1, RULES_MAX_FILE + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
+        free(buf);
+        return -1;
+    }
+    int rc = rules_parse(rs, path, buf, n, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int rules_load_builtin(struct ruleset *rs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < rules_builtin_count; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "builtin:%s", rules_builtin_files[i].name);
+        const char *t = rules_builtin_files[i].text;
+        if (rules_parse(rs, name, t, strlen(t), err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void warn_append(char *warn, size_t warnlen, const char *msg)
+{
+    size_t n = strlen(warn);
+    if (n + 2 < warnlen)
+        snprintf(warn + n, warnlen - n, "%s%s", n ? "\n" : "", msg);
+}
+
+void rules_load_dir(struct ruleset *rs, const char *dir, char *warn, size_t warnlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char *names[256];
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] != '.' && l > 6 && !strcmp(e->d_name + l - 6, ".rules"))
+            if ((names[n] = strdup(e->d_name)))
+                n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], err[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rules_load_file(rs, path, err, sizeof err))
+            warn_append(warn, warnlen, err);
+        free(names[i]);
+    }
+}
+
+int rules_load_default(struct ruleset *rs, char *warn, size_t warnlen)
+{
+    if (warnlen)
+        warn[0] = 0;
+    if (rules_load_builtin(rs, warn, warnlen))
+        return -1;
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char dir[4096];
+    if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/mailscope/rules.d", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.config/mailscope/rules.d", home);
+    else
+        return 0;
+    rules_load_dir(rs, dir, warn, warnlen);
+    return 0;
+}

@@ -1,0 +1,20 @@
+# Turn the rule files into one C source of string literals, so the rules
+# ship inside the binary (no xxd at build time: pure CMake).
+# cmake -DOUT=file.c -DFILES="a.rules;b.rules" -P embed.cmake
+set(body "#include \"rules.h\"\n\nconst struct rules_builtin_file rules_builtin_files[] = {\n")
+set(count 0)
+foreach(f IN LISTS FILES)
+  file(READ "${f}" text)
+  get_filename_component(name "${f}" NAME)
+  string(REPLACE "\\" "\\\\" text "${text}")
+  string(REPLACE "\"" "\\\"" text "${text}")
+  string(REPLACE "\t" "\\t" text "${text}")
+  string(REPLACE "\r" "" text "${text}")
+  string(REPLACE "\n" "\\n\"\n    \"" text "${text}")
+  string(APPEND body "  { \"${name}\",\n    \"${text}\" },\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "  { 0, 0 }\n};\n\nconst size_t rules_builtin_count = ${count};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
