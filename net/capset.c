@@ -4,12 +4,26 @@
 #include <string.h>
 #include <strings.h>
 
+/* A flood of junk must not push out what decides whether TLS or a
+ * credential may go (STARTTLS, STLS, LOGINDISABLED, AUTH=..., SASL ...). */
+static bool security_relevant(const char *s, size_t len)
+{
+    static const char *const names[] = { "STARTTLS", "STLS", "LOGINDISABLED", "SASL-IR",
+                                         "LITERAL+", "USER" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == len && strncasecmp(s, names[i], len) == 0)
+            return true;
+    return (len > 5 && strncasecmp(s, "AUTH=", 5) == 0) ||
+           (len > 5 && strncasecmp(s, "SASL ", 5) == 0);
+}
+
 static void add(struct capset *c, const char *s, size_t len)
 {
     c->known = true;
     if (!len)
         return;
-    if (c->n == CAPSET_MAX) {
+    if (c->n >= CAPSET_MAX && (c->n == CAPSET_MAX + CAPSET_RESERVED ||
+                               !security_relevant(s, len))) {
         c->truncated = true;
         return;
     }

@@ -7,10 +7,11 @@
 #include <stddef.h>
 
 #define CAPSET_MAX 256       /* entries kept; more set truncated */
+#define CAPSET_RESERVED 32   /* room past CAPSET_MAX for the atoms security depends on */
 #define CAPSET_MAX_LEN 256   /* bytes per entry; longer are cut */
 
 struct capset {
-    char *item[CAPSET_MAX];
+    char *item[CAPSET_MAX + CAPSET_RESERVED];
     size_t n;
     bool known;              /* a list was received (possibly empty) */
     bool truncated;

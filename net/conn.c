@@ -434,6 +434,12 @@ size_t conn_take_plain(struct conn *c, void *buf, size_t n)
     return r > 0 ? (size_t)r : 0;
 }
 
+bool conn_pending_plain(const struct conn *c)
+{
+    char b;
+    return !c->ssl && c->fd >= 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int conn_start_tls(struct conn *c, const struct tls_params *p, struct tls_info *info, char *err,
                    size_t errlen)
 {

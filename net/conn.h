@@ -47,6 +47,8 @@ size_t conn_unsent(const struct conn *c);
 /* Read whatever plain bytes are waiting right now without blocking (used at
  * the STARTTLS boundary to catch injected data). Returns the count (0 = none). */
 size_t conn_take_plain(struct conn *c, void *buf, size_t n);
+/* Plain bytes wait unread in the socket (peeked, not consumed). */
+bool conn_pending_plain(const struct conn *c);
 /* Start a client TLS handshake. info is filled as the handshake goes and
  * must outlive the connection. Returns 0, or -1 with a message. */
 int conn_start_tls(struct conn *c, const struct tls_params *p, struct tls_info *info,

@@ -13,7 +13,7 @@ static void on_connected(void *arg, const char *address);
 static void on_readable(void *arg);
 static void on_tls_done(void *arg);
 static void on_conn_failed(void *arg, enum failure_class cls, const char *message);
-static void flush_events(struct session *s);
+static bool flush_events(struct session *s);
 
 static const struct conn_events conn_callbacks = {
     .connected = on_connected, .readable = on_readable,
@@ -138,8 +138,35 @@ static void flush_timer_cb(void *arg)
     flush_events(s);
 }
 
+/* Bulk data lines (literal_total 0) queued back to back become one event:
+ * a flood of small lines costs one allocation per read, not one per line. */
+static bool coalesce_bulk(struct session *s, const struct session_event *ev)
+{
+    struct qevent *last = s->nq ? &s->q[s->nq - 1] : NULL;
+    if (ev->type != SEV_LITERAL || ev->literal_total || !last ||
+        last->ev.type != SEV_LITERAL || last->ev.literal_total || last->ev.op != ev->op)
+        return false;
+    size_t need = last->ev.len + ev->len;
+    if (need > last->cap) {
+        size_t cap = last->cap ? last->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *d = realloc(last->data, cap);
+        if (!d)
+            return true;   /* dropped from the count rather than queued unbounded */
+        last->data = d;
+        last->cap = cap;
+    }
+    memcpy(last->data + last->ev.len, ev->data, ev->len);
+    last->ev.data = last->data;
+    last->ev.len = need;
+    return true;
+}
+
 void session_emit(struct session *s, const struct session_event *ev)
 {
+    if (coalesce_bulk(s, ev))
+        return;
     if (s->nq == s->qcap) {
         size_t cap = s->qcap ? s->qcap * 2 : 16;
         struct qevent *q = realloc(s->q, cap * sizeof *q);
@@ -158,6 +185,7 @@ void session_emit(struct session *s, const struct session_event *ev)
             memcpy(qe->data, ev->data, ev->len);
         else
             qe->ev.len = 0;
+        qe->cap = qe->data ? ev->len : 0;
     }
     qe->ev.data = qe->data;
     qe->status = dup_or_null(ev->status);
@@ -169,10 +197,11 @@ void session_emit(struct session *s, const struct session_event *ev)
         s->flush_timer = loop_timer(s->loop, 0, flush_timer_cb, s);
 }
 
-static void flush_events(struct session *s)
+/* Deliver the queued events. False when an observer freed the session. */
+static bool flush_events(struct session *s)
 {
     if (s->dispatching)
-        return;
+        return true;
     loop_timer_cancel(s->loop, s->flush_timer);
     s->flush_timer = 0;
     s->dispatching = true;
@@ -187,8 +216,11 @@ static void flush_events(struct session *s)
     }
     s->nq = 0;
     s->dispatching = false;
-    if (s->free_requested)
+    if (s->free_requested) {
         release(s);
+        return false;
+    }
+    return true;
 }
 
 void session_notice(struct session *s, enum session_op op, const char *fmt, ...)
@@ -212,15 +244,17 @@ void session_set_state(struct session *s, enum session_state st)
 /* ---- operations ------------------------------------------------------ */
 
 static void deadline_cb(void *arg);
+static void arm_deadline_at(struct session *s, int64_t base_us);
 
-static void arm_deadline(struct session *s)
+static void arm_deadline_at(struct session *s, int64_t base_us)
 {
     if (s->deadline_timer || s->closed)
         return;
-    int64_t idle_ms = (loop_now_us() - s->last_activity_us) / 1000;
-    int64_t left = s->p.timeout_ms - idle_ms;
+    int64_t left = s->p.timeout_ms - (loop_now_us() - base_us) / 1000;
     s->deadline_timer = loop_timer(s->loop, left > 0 ? left : 0, deadline_cb, s);
 }
+
+static void arm_deadline(struct session *s) { arm_deadline_at(s, s->last_activity_us); }
 
 static void deadline_cb(void *arg)
 {
@@ -228,11 +262,15 @@ static void deadline_cb(void *arg)
     s->deadline_timer = 0;
     if (!s->n_ops || s->closed)
         return;
-    if ((loop_now_us() - s->last_activity_us) / 1000 < s->p.timeout_ms) {
-        arm_deadline(s);
+    struct op *op = &s->ops[0];
+    /* Each reply has --timeout to come whole (a greeting dripped byte by byte
+     * or an endless flood of lines is cut); only bulk data that keeps flowing
+     * (literals, message bodies) is timed by its silence. */
+    int64_t base = op->bulk ? s->last_activity_us : op->started_us;
+    if ((loop_now_us() - base) / 1000 < s->p.timeout_ms) {
+        arm_deadline_at(s, base);
         return;
     }
-    struct op *op = &s->ops[0];
     session_fatal(s, FAIL_TIMEOUT, "no answer to %s within %.1f s",
                   session_op_name(op->kind, s->p.proto), s->p.timeout_ms / 1000.0);
     flush_events(s);
@@ -513,7 +551,8 @@ static void read_again(void *arg);
 static void on_readable(void *arg)
 {
     struct session *s = arg;
-    /* Bounded per turn so a fast stream cannot starve the keyboard. */
+    /* Bounded per turn so a fast stream cannot starve the keyboard; events go
+     * out after every read so a flood of small lines never piles up. */
     for (int turn = 0; turn < 16 && !s->closed; turn++) {
         ssize_t n = conn_read(s->conn, s->in + s->in_len, s->in_cap - s->in_len);
         if (n == 0)
@@ -528,6 +567,8 @@ static void on_readable(void *arg)
         s->in_len += (size_t)n;
         s->last_activity_us = loop_now_us();
         process_input(s);
+        if (!flush_events(s))
+            return;
     }
     /* TLS may hold decrypted bytes that poll() cannot see. */
     if (!s->closed && s->conn && conn_has_pending(s->conn) && !s->pending_timer)
@@ -635,6 +676,9 @@ static int start(struct session *s, enum session_op kind, const char *user, cons
                          : "unprocessed server data is waiting; STARTTLS would mix it with TLS");
     if (kind == OP_STARTTLS && s->n_ops)
         return session_refuse(s, "STARTTLS must be the only command in flight");
+    if (kind == OP_STARTTLS && conn_pending_plain(s->conn))
+        return session_refuse(s, "the server has sent data that is not read yet: an answer "
+                              "before the question cannot be STARTTLS's (read it first)");
     struct op *op = session_op_begin(s, kind);
     if (!op)
         return -1;
@@ -810,4 +854,19 @@ int session_send_line(struct session *s, struct op *op, const char *line, const 
                  .data = (const uint8_t *)display, .len = strlen(display),
                  .secure = conn_is_tls(s->conn) });
     return rc;
+}
+
+void session_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 6 < cap; i++) {
+        if (src[i]) {
+            dst[o++] = src[i];
+        } else {
+            memcpy(dst + o, "<NUL>", 5);
+            o += 5;
+        }
+    }
+    if (cap)
+        dst[o < cap ? o : cap - 1] = 0;
 }

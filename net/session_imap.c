@@ -178,6 +178,19 @@ static struct op *op_by_tag(struct session *s, const char *tag)
     return NULL;
 }
 
+/* "NO [CODE args] text": the whole answer, for the operator. */
+static void describe(const struct imap_response *r, char *out, size_t cap)
+{
+    char text[600], arg[300];
+    session_text(text, sizeof text, r->text, r->text_len);
+    session_text(arg, sizeof arg, r->code_arg ? r->code_arg : "", r->code_arg_len);
+    if (r->code[0])
+        snprintf(out, cap, "%s [%s%s%s] %s", imap_status_name(r->status), r->code,
+                 arg[0] ? " " : "", arg, text);
+    else
+        snprintf(out, cap, "%s %s", imap_status_name(r->status), text);
+}
+
 static void set_caps(struct capset *c, const char *list, size_t len)
 {
     capset_clear(c);
@@ -188,8 +201,14 @@ static void codes(struct session *s, const struct imap_response *r)
 {
     if (strcmp(r->code, "CAPABILITY") == 0)
         set_caps(session_caps_now(s), r->code_arg, r->code_arg_len);
-    else if (strcmp(r->code, "ALERT") == 0)
-        session_notice(s, OP_NONE, "the server sends an ALERT: %.*s", (int)r->text_len, r->text);
+    else if (strcmp(r->code, "ALERT") == 0) {
+        char text[600];
+        session_text(text, sizeof text, r->text, r->text_len);
+        /* RFC 3501 says show it; before TLS anyone on the path may have written it. */
+        session_notice(s, OP_NONE, "the server sends an ALERT: %s%s", text,
+                       session_secure(s) ? "" : " (received in clear text, before TLS: not "
+                                                "authenticated, may be forged)");
+    }
 }
 
 static void greeting(struct session *s, struct op *op, const struct imap_response *r,
@@ -202,8 +221,9 @@ static void greeting(struct session *s, struct op *op, const struct imap_respons
         return;
     }
     if (r->status == IMAP_ST_BYE) {
-        session_fatal(s, FAIL_CLOSED, "the server refused the session at once: * BYE %.*s",
-                      (int)r->text_len, r->text);
+        char answer[1024];
+        describe(r, answer, sizeof answer);
+        session_fatal(s, FAIL_CLOSED, "the server refused the session at once: * %s", answer);
         return;
     }
     codes(s, r);
@@ -230,8 +250,10 @@ static void untagged(struct session *s, const struct imap_response *r)
     if (r->status == IMAP_ST_BYE) {
         s->bye_seen = true;
         struct op *op = session_oldest_op(s);
+        char text[600];
+        session_text(text, sizeof text, r->text, r->text_len);
         if (!op || op->kind != OP_LOGOUT)
-            session_notice(s, OP_NONE, "the server says BYE: %.*s", (int)r->text_len, r->text);
+            session_notice(s, OP_NONE, "the server says BYE: %s", text);
     }
 }
 
@@ -247,22 +269,11 @@ static void ntlm_done(struct session *s, struct op *op, const struct imap_respon
                        "NTLM: the server sent no usable challenge");
 }
 
-/* "NO [CODE args] text": the whole answer, for the operator. */
-static void describe(const struct imap_response *r, char *out, size_t cap)
-{
-    if (r->code[0])
-        snprintf(out, cap, "%s [%s%s%.*s] %.*s", imap_status_name(r->status), r->code,
-                 r->code_arg_len ? " " : "", (int)r->code_arg_len, r->code_arg ? r->code_arg : "",
-                 (int)r->text_len, r->text);
-    else
-        snprintf(out, cap, "%s %.*s", imap_status_name(r->status), (int)r->text_len, r->text);
-}
-
 static void tagged(struct session *s, struct op *op, const struct imap_response *r)
 {
     bool ok = r->status == IMAP_ST_OK;
     const char *st = imap_status_name(r->status);
-    char answer[700];
+    char answer[1024];
     describe(r, answer, sizeof answer);
     if (op->kind == OP_LOGIN && ok)
         session_set_state(s, SST_AUTHENTICATED);
@@ -299,6 +310,13 @@ static void tagged(struct session *s, struct op *op, const struct imap_response 
 
 static void continuation(struct session *s, const struct imap_response *r)
 {
+    struct op *oldest = session_oldest_op(s);
+    if (oldest && oldest->kind == OP_STARTTLS) {
+        /* "+" is no answer to STARTTLS: the server is not starting TLS. */
+        session_fatal(s, FAIL_TLS_REQUIRED, "the server answered STARTTLS with a continuation "
+                      "request instead of OK: TLS was not started, nothing more is sent");
+        return;
+    }
     struct op *op = NULL;
     for (size_t i = 0; i < s->n_ops && !op; i++)
         if (s->ops[i].awaiting_cont)
@@ -316,6 +334,12 @@ static void continuation(struct session *s, const struct imap_response *r)
         op->cont_requested = true;
     if (op->kind != OP_LOGIN || op->raw)
         return;   /* the operator answers by typing */
+    if (op->sasl_cancelled || op->sasl_step >= SESSION_SASL_ROUNDS) {
+        session_fatal(s, FAIL_PROTOCOL, "the server keeps asking (%d continuation requests%s): "
+                      "an endless SASL exchange, the connection was closed", op->sasl_step + 1,
+                      op->sasl_cancelled ? ", after the client cancelled" : "");
+        return;
+    }
     char *b64 = NULL;
     const char *display = NULL;
     if (sasl_next_response(s, op, r->text, r->text_len, &b64, &display) < 0)
@@ -324,16 +348,34 @@ static void continuation(struct session *s, const struct imap_response *r)
     sasl_free(b64, strlen(b64));
 }
 
+/* Untagged data past the first lines of one reply is counted as bulk, so a
+ * flood costs no memory per line (it is still parsed). */
+static void report_response(struct session *s, struct op *op, const struct imap_response *r,
+                            const uint8_t *line, size_t len)
+{
+    bool data = r->kind == IMAP_UNTAGGED && r->status == IMAP_ST_NONE &&
+                strcmp(r->keyword, "CAPABILITY") != 0;
+    if (op && data && op->data_lines++ >= SESSION_DATA_LINES_SHOWN) {
+        op->bulk = true;
+        session_emit(s, &(struct session_event){ .type = SEV_LITERAL, .op = op->kind,
+                     .data = line, .len = len, .secure = session_secure(s) });
+        return;
+    }
+    session_received(s, op ? op->kind : OP_NONE, line, len);
+}
+
 static void response(struct session *s, const uint8_t *line, size_t len)
 {
     struct imap_response r;
     imap_parse_response((const char *)line, len, &r);
-    struct op *op = r.kind == IMAP_TAGGED ? op_by_tag(s, r.tag) : session_oldest_op(s);
-    session_received(s, op ? op->kind : OP_NONE, line, len);
-    if (op && op->kind == OP_GREETING) {
-        greeting(s, op, &r, line, len);
+    struct op *oldest = session_oldest_op(s);
+    if (oldest && oldest->kind == OP_GREETING) {   /* whatever comes first is the greeting */
+        session_received(s, OP_GREETING, line, len);
+        greeting(s, oldest, &r, line, len);
         return;
     }
+    struct op *op = r.kind == IMAP_TAGGED ? op_by_tag(s, r.tag) : oldest;
+    report_response(s, op, &r, line, len);
     switch (r.kind) {
     case IMAP_UNTAGGED:
         untagged(s, &r);
@@ -367,6 +409,8 @@ void imap_handle_input(struct session *s)
         s->in_off += f.consumed;
         struct op *op = session_oldest_op(s);
         if (f.type == IMAP_FRAME_LITERAL) {
+            if (op)
+                op->bulk = true;
             session_emit(s, &(struct session_event){ .type = SEV_LITERAL,
                          .op = op ? op->kind : OP_NONE, .data = f.data, .len = f.len,
                          .literal_total = s->literal_total, .secure = session_secure(s) });

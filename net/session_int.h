@@ -11,6 +11,8 @@
 
 #define SESSION_MAX_OPS 16
 #define SESSION_MAX_PARTS 6
+#define SESSION_DATA_LINES_SHOWN 200   /* data lines of one reply reported one by one */
+#define SESSION_SASL_ROUNDS 16        /* continuation requests one AUTHENTICATE may get */
 
 /* One piece of a command: sent at once, or after a continuation request
  * when the piece before it ended in a synchronising literal. */
@@ -37,12 +39,14 @@ struct op {
     bool sasl_cancelled;
     bool user_sent;         /* POP3 USER/PASS: USER acknowledged */
     int replies_pending;    /* POP3 pipelined USER+PASS: replies still to come */
-    unsigned data_lines;    /* POP3 multi-line data lines seen */
+    unsigned data_lines;    /* POP3 multi-line data lines / IMAP untagged data lines seen */
+    bool bulk;              /* bulk data is flowing: time the reply by its silence */
 };
 
 struct qevent {
     struct session_event ev;
     uint8_t *data;
+    size_t cap;             /* bytes allocated for data */
     char *status, *message;
 };
 
@@ -109,6 +113,8 @@ void session_starttls_accepted(struct session *s, struct op *op);
 void session_greeting_done(struct session *s, const uint8_t *line, size_t len);
 struct capset *session_caps_now(struct session *s);
 void session_received(struct session *s, enum session_op op, const uint8_t *data, size_t len);
+/* Server text for a message: NUL (which would end it) becomes "<NUL>". */
+void session_text(char *dst, size_t cap, const char *src, size_t len);
 int session_send_line(struct session *s, struct op *op, const char *line, const char *display);
 int session_ready_for_command(struct session *s);
 int session_refuse(struct session *s, const char *why);

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define POP3_DATA_LINES_SHOWN 200
-
 static int command(struct session *s, struct op *op, const char *wire_text, const char *display)
 {
     char wire[1100];
@@ -148,14 +146,15 @@ int pop3_start(struct session *s, struct op *op, const char *arg, const char *se
 /* "-ERR [CODE] text": the whole answer, for the operator. */
 static void describe(const struct pop3_status_line *st, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s%s%s%.*s", st->status == POP3_ST_OK ? "+OK " : "-ERR ",
-             st->code[0] ? "[" : "", st->code, st->code[0] ? "] " : "", (int)st->text_len,
-             st->text);
+    char text[600];
+    session_text(text, sizeof text, st->text, st->text_len);
+    snprintf(out, cap, "%s%s%s%s%s", st->status == POP3_ST_OK ? "+OK " : "-ERR ",
+             st->code[0] ? "[" : "", st->code, st->code[0] ? "] " : "", text);
 }
 
 static void login_reply(struct session *s, struct op *op, const struct pop3_status_line *st)
 {
-    char answer[700];
+    char answer[1024];
     describe(st, answer, sizeof answer);
     if (op->replies_pending == 2) {
         op->replies_pending = 1;
@@ -186,6 +185,17 @@ static void login_reply(struct session *s, struct op *op, const struct pop3_stat
 
 static void continuation(struct session *s, struct op *op, const struct pop3_status_line *st)
 {
+    if (op->kind == OP_STARTTLS) {
+        session_fatal(s, FAIL_TLS_REQUIRED, "the server answered STLS with a continuation "
+                      "request instead of +OK: TLS was not started, nothing more is sent");
+        return;
+    }
+    if (op->kind == OP_LOGIN && !op->raw &&
+        (op->sasl_cancelled || op->sasl_step >= SESSION_SASL_ROUNDS)) {
+        session_fatal(s, FAIL_PROTOCOL, "the server keeps asking (%d continuation requests): "
+                      "an endless SASL exchange, the connection was closed", op->sasl_step + 1);
+        return;
+    }
     if (op->raw)
         op->cont_requested = true;   /* the operator answers by typing */
     if (op->kind != OP_LOGIN || op->raw || op->mech == AUTH_USER || op->mech == AUTH_APOP)
@@ -228,6 +238,8 @@ static void status_line(struct session *s, struct op *op, const uint8_t *line, s
         return;
     }
     bool ok = st.status == POP3_ST_OK;
+    char text[700];
+    session_text(text, sizeof text, (const char *)line, len);
     const char *word = ok ? "+OK" : st.status == POP3_ST_ERR ? "-ERR" : "";
     if (st.status == POP3_ST_GARBAGE) {
         session_fatal(s, FAIL_PROTOCOL, "the server sent a line that is not a POP3 reply");
@@ -239,7 +251,7 @@ static void status_line(struct session *s, struct op *op, const uint8_t *line, s
             session_starttls_accepted(s, op);
         else
             session_op_end(s, op, false, word, FAIL_TLS_REQUIRED, "the server refused STLS: "
-                           "%.*s", (int)len, (const char *)line);
+                           "%s", text);
         return;
     case OP_LOGIN:
         login_reply(s, op, &st);
@@ -259,12 +271,11 @@ static void status_line(struct session *s, struct op *op, const uint8_t *line, s
         s->pop3.multiline = true;   /* the op ends at the "." line */
         return;
     }
-    session_op_end(s, op, ok, word, FAIL_PROTOCOL, ok ? NULL : "%.*s", (int)len,
-                   (const char *)line);
+    session_op_end(s, op, ok, word, FAIL_PROTOCOL, ok ? NULL : "%s", text);
 }
 
 /* The wire line as it came (a stuffed dot included). After the first
- * POP3_DATA_LINES_SHOWN lines of a message (RETR, TOP) the rest is reported
+ * SESSION_DATA_LINES_SHOWN lines of a message (RETR, TOP) the rest is reported
  * as bulk data, counted and previewed like an IMAP literal, so a huge
  * message costs no memory per line. */
 static void report_line(struct session *s, struct op *op, const struct pop3_frame *f)
@@ -274,11 +285,12 @@ static void report_line(struct session *s, struct op *op, const struct pop3_fram
     if (len && raw[len - 1] == '\r')
         len--;
     bool bulk = op && f->type == POP3_FRAME_DATA && op->kind != OP_CAPABILITY &&
-                op->data_lines++ >= POP3_DATA_LINES_SHOWN;
+                op->data_lines++ >= SESSION_DATA_LINES_SHOWN;
     if (!bulk) {
         session_received(s, op ? op->kind : OP_NONE, raw, len);
         return;
     }
+    op->bulk = true;
     session_emit(s, &(struct session_event){ .type = SEV_LITERAL, .op = op->kind,
                  .data = raw, .len = f->consumed, .secure = session_secure(s) });
 }

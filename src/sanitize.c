@@ -99,8 +99,9 @@ static void next_step(const unsigned char *s, size_t n, struct step *st)
     }
     st->in_len = len;
     /* A backslash is doubled only where it could pass for one of our escapes
-     * ("\x1b", "\r", "\\"), so IMAP flags like \Seen stay readable. */
-    if (cp == '\\' && n > 1 && strchr("xrnt\\", s[1])) {
+     * ("\x1b", "\r", "\\") or stands before a byte that is itself escaped,
+     * so IMAP flags like \Seen stay readable. */
+    if (cp == '\\' && n > 1 && (strchr("xrnt\\", s[1]) || s[1] < 0x20 || s[1] >= 0x7f)) {
         set_out(st, "\\\\");
         return;
     }

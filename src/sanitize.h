@@ -6,8 +6,9 @@
  *   other C0/DEL/raw C1/invalid UTF-8 bytes -> "\xNN" (one per byte),
  *   U+0080..U+009F and format characters (U+061C, U+200B-U+200F,
  *   U+202A-U+202E, U+2060-U+2069, U+FEFF) -> "<U+202E>" style,
- *   a backslash before x, r, n, t or another backslash -> "\\" (so an escape
- *   in the output is never forged; IMAP's \Seen stays as it is).
+ *   a backslash before x, r, n, t, another backslash, a control or a non-ASCII
+ *   byte -> "\\" (so an escape in the output is never forged; IMAP's \Seen
+ *   stays as it is).
  * Valid printable UTF-8 passes through unchanged. */
 #ifndef MAILSCOPE_SANITIZE_H
 #define MAILSCOPE_SANITIZE_H

@@ -343,6 +343,36 @@ static int parse_regex(const char *path, struct step *s, const char *arg)
     return 0;
 }
 
+/* SENDREP_MAX_BYTES bounds what one sendrep may write, so a typo in a
+ * scenario cannot fill the disk of a --log or take minutes. */
+#define SENDREP_MAX_BYTES (256L * 1024 * 1024)
+#define DRIP_MAX_MS 10000
+
+/* "N TEXT": drip's pause in ms or sendrep's count, then text as for send. */
+static int parse_num_text(const char *path, struct step *s, const char *arg,
+                          struct parse_state *st)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    long max = s->op == OP_DRIP ? DRIP_MAX_MS : SENDREP_MAX_BYTES;
+    if (errno || end == arg || *end != ' ' || end[1] == '\0' || n < (s->op == OP_DRIP ? 0 : 1)
+        || n > max)
+        return parse_error(path, s->lineno, "expected \"%s TEXT\" (N up to %ld)",
+                           s->op == OP_DRIP ? "MS" : "COUNT", max);
+    int rc = parse_text(path, s, end + 1, st);
+    size_t len, bad;
+    unsigned char *probe = rc ? NULL : expand_text(s->text, "", &len, &bad);
+    if (probe && s->op == OP_SENDREP && (len == 0 || n > SENDREP_MAX_BYTES / (long)len))
+        rc = parse_error(path, s->lineno, "sendrep: more than %ld bytes", SENDREP_MAX_BYTES);
+    free(probe);
+    if (s->op == OP_DRIP)
+        s->ms = n;
+    else
+        s->count = n;
+    return rc;
+}
+
 static int parse_arg(const char *path, struct step *s, enum arg_kind kind, const char *arg,
                      struct parse_state *st)
 {
@@ -360,6 +390,7 @@ static int parse_arg(const char *path, struct step *s, enum arg_kind kind, const
         if (errno || end == arg || *end || s->ms < 0 || s->ms > 600000)
             return parse_error(path, s->lineno, "bad milliseconds: \"%s\"", arg);
         return 0;
+    case ARG_NUM_TEXT: return parse_num_text(path, s, arg, st);
     }
     return 0;
 }
@@ -831,11 +862,79 @@ static int step_tls(struct conn *c, const struct step *s)
     return 0;
 }
 
+static int pause_ms(struct conn *c, const struct step *s, long ms);
+
+/* A client that hangs up while a drip or sendrep is being written ends the
+ * step early but successfully: giving up on a slow or flooding server is
+ * what a client should do, and the following step (expect_eof) checks that
+ * it did; any other step that follows fails on the closed connection. */
+static int hung_up(struct conn *c, const struct step *s, enum io st, size_t bytes)
+{
+    if (st != IO_RESET && !(st == IO_ERR && c->io_errno == EPIPE))
+        return 0;
+    fprintf(stderr, "%s:%d: note: the client hung up after %zu bytes\n", c->path, s->lineno,
+            bytes);
+    return 1;
+}
+
+/* One write per byte with a pause after each: a slow server (or a slowloris
+ * one). */
+static int step_drip(struct conn *c, const struct step *s)
+{
+    size_t n, bad;
+    unsigned char *out = expand_text(s->text, c->tag ? c->tag : "", &n, &bad);
+    if (!out)
+        return fail(c, s, "bad escape");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        enum io st = conn_write(c, out + i, 1);
+        if (st != IO_OK) {
+            rc = hung_up(c, s, st, i) ? 0 : fail_io(c, s, "drip", st);
+            break;
+        }
+        if (i + 1 < n)
+            rc = pause_ms(c, s, s->ms);
+    }
+    free(out);
+    return rc;
+}
+
+/* COUNT copies of the text, written in large chunks (a flood). */
+static int step_sendrep(struct conn *c, const struct step *s)
+{
+    size_t n, bad;
+    unsigned char *one = expand_text(s->text, c->tag ? c->tag : "", &n, &bad);
+    if (!one)
+        return fail(c, s, "bad escape");
+    size_t per = n >= 65536 ? 1 : 65536 / n, bytes = 0;
+    unsigned char *chunk = xmalloc(per * n);
+    for (size_t i = 0; i < per; i++)
+        memcpy(chunk + i * n, one, n);
+    bool verbose = c->verbose;
+    c->verbose = false;   /* a trace of megabytes helps nobody */
+    enum io st = IO_OK;
+    for (long left = s->count; left > 0 && st == IO_OK;) {
+        size_t k = (size_t)left < per ? (size_t)left : per;
+        st = conn_write(c, chunk, k * n);
+        left -= (long)k;
+        bytes += st == IO_OK ? k * n : 0;
+    }
+    c->verbose = verbose;
+    free(chunk);
+    free(one);
+    return st == IO_OK || hung_up(c, s, st, bytes) ? 0 : fail_io(c, s, "sendrep", st);
+}
+
 static int step_sleep(struct conn *c, const struct step *s)
 {
-    int64_t until = now_ms() + s->ms;
+    return pause_ms(c, s, s->ms);
+}
+
+static int pause_ms(struct conn *c, const struct step *s, long ms)
+{
+    int64_t until = now_ms() + ms;
     if (until > g_deadline_ms)
-        return fail(c, s, "sleep %ld: would exceed --timeout", s->ms);
+        return fail(c, s, "sleep %ld: would exceed --timeout", ms);
     for (int64_t left; (left = until - now_ms()) > 0;) {
         struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
         nanosleep(&ts, NULL);   /* EINTR: the loop recomputes what is left */
@@ -914,6 +1013,8 @@ static int run_step(struct conn *c, const struct step *s)
     case OP_EXPECT_TLS: return step_expect_tls(c, s);
     case OP_TLS: return step_tls(c, s);
     case OP_SLEEP: return step_sleep(c, s);
+    case OP_DRIP: return step_drip(c, s);
+    case OP_SENDREP: return step_sendrep(c, s);
     case OP_RESET: return step_reset(c);
     case OP_DRAIN: return step_drain(c);
     case OP_CLOSE:
