@@ -29,6 +29,8 @@ void options_usage(FILE *out)
 "  --cert FILE  --key FILE            client certificate and key (and SASL EXTERNAL)\n"
 "  --timeout SECS                     limit for each wait (default 15)\n"
 "  --expiry-warn DAYS                 WARNING when the certificate expires within DAYS (30)\n"
+"  --no-discover                      no NTLM round trip to learn an Exchange server's name\n"
+"                                     (done before login when Exchange names itself nowhere)\n"
 "  -4, -6                             IPv4 or IPv6 only\n"
 "  --json                             one JSON object on stdout, on success and failure\n"
 "  --output=text|json|nagios          nagios: one status line with performance data\n"
@@ -38,7 +40,7 @@ void options_usage(FILE *out)
 
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
-       O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN };
+       O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -54,6 +56,7 @@ static const struct option long_opts[] = {
     { "compare", no_argument, 0, O_COMPARE }, { "all", no_argument, 0, O_ALL },
     { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
     { "save-chain", required_argument, 0, O_SAVE_CHAIN },
+    { "no-discover", no_argument, 0, O_NO_DISCOVER },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 
 static int parse_positive(const char *s, int max, int *out)
@@ -105,6 +108,7 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_KEY: o->key = arg; return 0;
     case O_INSECURE: o->insecure = true; return 0;
     case O_PLAIN: o->allow_plaintext = true; return 0;
+    case O_NO_DISCOVER: o->no_discover = true; return 0;
     case O_JSON: o->output = OUT_JSON; return 0;
     case O_RECORD: o->record = arg; return 0;
     case O_COMPARE: o->compare = true; return 0;

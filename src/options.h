@@ -25,6 +25,7 @@ struct ms_options {
     const char *password_env, *password_file;
     const char *cafile, *capath, *servername, *cert, *key;
     bool insecure, allow_plaintext;
+    bool no_discover;           /* --no-discover: no NTLM round trip for Exchange's name */
     int timeout_ms;
     int family;
     enum output_kind output;

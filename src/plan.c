@@ -1,5 +1,8 @@
 #include "plan.h"
 
+#include "certnames.h"
+#include "fingerprint.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -43,7 +46,7 @@ void plan_on_event(struct plan *p, const struct session_event *ev)
     if (ev->type != SEV_OP_END)
         return;
     if (ev->ok) {
-        p->login_ok |= ev->op == OP_LOGIN;
+        p->login_ok |= ev->op == OP_LOGIN && !p->discovering;
         if (ev->op == OP_CONNECT && p->o.until == PLAN_UNTIL_CONNECT)
             close_now(p);
         return;
@@ -60,6 +63,10 @@ void plan_on_event(struct plan *p, const struct session_event *ev)
                  ev->message ? ev->message : "no answer");
         fail(p, FAIL_TLS_REQUIRED, msg);
         close_now(p);
+        return;
+    }
+    if (ev->op == OP_LOGIN && p->discovering) {
+        p->discovering = false;   /* whatever it learnt is in the transcript; login comes next */
         return;
     }
     if (ev->op == OP_LOGIN && ev->fail == FAIL_NONE) {
@@ -122,6 +129,22 @@ static int decide_login(struct plan *p)
     return 1;
 }
 
+/* On-premises Exchange names itself only in an NTLM challenge (KB A1): one
+ * round trip before login, no secret, when nothing else gave its name. */
+static int decide_discover(struct plan *p)
+{
+    if (p->o.no_discover || p->o.auth == AUTH_NTLM ||
+        session_state(p->s) != SST_NOT_AUTHENTICATED)
+        return 0;
+    const char *greeting = session_greeting(p->s);
+    const struct capset *caps = session_current_caps(p->s);
+    char name[256];
+    if (strcmp(fingerprint_family(greeting, caps), "exchange") != 0 ||
+        certnames_server_name(greeting, NULL, name, sizeof name) || !capset_has_sasl(caps, "NTLM"))
+        return 0;
+    return 1;
+}
+
 /* Does step st need running now? 1 yes, 0 skip it (noted), -1 failed. */
 static int decide(struct plan *p, enum plan_step st)
 {
@@ -134,6 +157,7 @@ static int decide(struct plan *p, enum plan_step st)
         return 0;
     case STEP_STARTTLS: return decide_starttls(p);
     case STEP_CAPABILITY_TLS: return p->started_tls || !caps->known;
+    case STEP_DISCOVER: return decide_discover(p);
     case STEP_LOGIN: return decide_login(p);
     case STEP_SELECT: return p->login_ok;
     case STEP_CONNECT: case STEP_LOGOUT: return 1;
@@ -149,6 +173,11 @@ static bool start_step(struct plan *p, enum plan_step st)
     case STEP_STARTTLS:
         p->started_tls = true;
         return started(p, session_starttls(p->s));
+    case STEP_DISCOVER:
+        note(p, OP_LOGIN, "Exchange names itself nowhere: asking its NTLM challenge for its name "
+             "(one round trip, no password; --no-discover skips it)");
+        p->discovering = started(p, session_login(p->s, AUTH_NTLM, NULL, NULL));
+        return p->discovering;
     case STEP_LOGIN: return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
     case STEP_SELECT: return started(p, session_select(p->s, p->o.mailbox));
     case STEP_LOGOUT: return started(p, session_logout(p->s));
@@ -197,7 +226,7 @@ bool plan_done(const struct plan *p) { return p->next >= STEP_DONE; }
 const char *plan_step_name(enum plan_step st, enum session_proto proto)
 {
     static const char *const names[] = { "Connect", "Capability", "StartTLS", "Capability",
-                                         "Login", "Select INBOX", "Logout", "Done" };
+                                         "Discover", "Login", "Select INBOX", "Logout", "Done" };
     if (st == STEP_SELECT && proto == SESSION_POP3)
         return "Stat";
     return names[st];
@@ -259,6 +288,7 @@ void plan_preview(const struct plan *p, char *buf, size_t cap)
     case STEP_CONNECT: text = "(open the connection, read the greeting)"; break;
     case STEP_CAPABILITY: case STEP_CAPABILITY_TLS: text = imap ? "CAPABILITY" : "CAPA"; break;
     case STEP_STARTTLS: text = imap ? "STARTTLS" : "STLS"; break;
+    case STEP_DISCOVER: text = imap ? "AUTHENTICATE NTLM (the server's name)" : "AUTH NTLM"; break;
     case STEP_LOGIN: text = login_preview(p, buf, cap); break;
     case STEP_SELECT: text = imap ? "EXAMINE INBOX" : "STAT"; break;
     case STEP_LOGOUT: text = imap ? "LOGOUT" : "QUIT"; break;

@@ -18,8 +18,8 @@
 enum plan_tls { PLAN_TLS_AUTO, PLAN_TLS_STARTTLS, PLAN_TLS_IMPLICIT, PLAN_TLS_NONE };
 enum plan_until { PLAN_UNTIL_ALL, PLAN_UNTIL_CONNECT, PLAN_UNTIL_GREETING, PLAN_UNTIL_CAPABILITY,
                   PLAN_UNTIL_STARTTLS, PLAN_UNTIL_AUTH, PLAN_UNTIL_SELECT };
-enum plan_step { STEP_CONNECT, STEP_CAPABILITY, STEP_STARTTLS, STEP_CAPABILITY_TLS, STEP_LOGIN,
-                 STEP_SELECT, STEP_LOGOUT, STEP_DONE };
+enum plan_step { STEP_CONNECT, STEP_CAPABILITY, STEP_STARTTLS, STEP_CAPABILITY_TLS, STEP_DISCOVER,
+                 STEP_LOGIN, STEP_SELECT, STEP_LOGOUT, STEP_DONE };
 
 struct plan_options {
     enum plan_tls tls;
@@ -29,6 +29,7 @@ struct plan_options {
     const char *secret;         /* NULL: no login step (unless EXTERNAL or NTLM) */
     const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
     bool interactive;           /* credentials are asked when the login step comes */
+    bool no_discover;           /* no NTLM round trip to learn an Exchange server's name */
 };
 
 struct plan {
@@ -44,6 +45,7 @@ struct plan {
     char message[1024];
     bool cert_unverified;       /* TLS verification failed and --insecure went on */
     bool login_ok;
+    bool discovering;           /* the NTLM discovery round trip is in flight */
     bool ntlm_probed;           /* NTLM challenge decoded, login cancelled on purpose */
 };
 

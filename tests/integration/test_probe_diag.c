@@ -74,8 +74,10 @@ static json_t *probe(const char *scenario, const char *cert, const char *const *
 Test(diag, exchange_login_failed_in_clear_ranks_its_causes)
 {
     struct run_result r;
+    /* --no-discover: this scenario answers LOGIN only (discovery has its own test). */
     json_t *j = probe("diag-exchange-login-failed.scn", NULL,
-                      (const char *[]){ "--tls=none", "--auth=login", "--allow-plaintext-login", NULL },
+                      (const char *[]){ "--tls=none", "--auth=login", "--allow-plaintext-login",
+                                        "--no-discover", NULL },
                       &r);
     assert_exit(&r, 2);
     cr_assert_str_eq(str(j, "failure_class"), "auth");
@@ -149,7 +151,7 @@ Test(diag, text_report_shows_the_top_diagnosis)
     snprintf(url, sizeof url, "imap://alice@127.0.0.1:%u", port);
     struct run_result r;
     run_mailscope(&r, (const char *[]){ url, "--password-env", "PW", "--tls=none", "--auth=login",
-                                        "--allow-plaintext-login", NULL });
+                                        "--allow-plaintext-login", "--no-discover", NULL });
     cr_assert_eq(scripted_wait(pid), 0);
     unlink(log);
     assert_exit(&r, 2);

@@ -390,3 +390,61 @@ Test(scripted, imap_starttls_injection_in_a_later_segment)
     json_decref(j);
     run_result_free(&r);
 }
+
+static json_t *diagnosis(json_t *report, const char *id)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(report, "diagnoses"), i, d)
+        if (!strcmp(str(d, "id"), id))
+            return d;
+    return NULL;
+}
+
+/* The founding case's first half: on-premises Exchange names itself nowhere,
+ * so mailscope asks its NTLM challenge (no password) before logging in, and
+ * the diagnosis can name EX01.contoso.local in the fix. */
+Test(scripted, exchange_name_discovered_before_login)
+{
+    struct scripted sc;
+    start(&sc, "exchange-discover-login.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=none", "--auth=login",
+                                        "--allow-plaintext-login", "--password-env", "PW",
+                                        "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_str_eq(str(j, "failure_class"), "auth");
+    cr_assert_str_eq(str(j, "server_name_hint"), "EX01.contoso.local");
+    cr_assert_str_eq(str(j, "server_name_source"), "ntlm");
+    json_t *d = diagnosis(j, "R-EXCH-001");
+    cr_assert_not_null(d, "ProxyNotAuthenticated is among the hypotheses");
+    char *fix = json_dumps(json_object_get(d, "fix"), 0);
+    cr_assert(strstr(fix, "EX01.contoso.local"), "the fix names the server: %s", fix);
+    free(fix);
+    cr_assert(contains(log, len, "AUTHENTICATE NTLM\r\n"), "the discovery round trip");
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
+
+Test(scripted, no_discover_skips_the_ntlm_round_trip)
+{
+    struct scripted sc;
+    start(&sc, "exchange-no-discover.scn", "imap");
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=none", "--auth=login", "--no-discover",
+                                        "--allow-plaintext-login", "--password-env", "PW",
+                                        "--json", NULL });
+    size_t len;
+    char *log = finish(&sc, &len);
+    json_t *j = run_json(&r);
+    assert_exit(&r, 2);
+    cr_assert_not(contains(log, len, "NTLM"));
+    cr_assert(json_is_null(json_object_get(j, "server_name_hint")));
+    free(log);
+    json_decref(j);
+    run_result_free(&r);
+}
