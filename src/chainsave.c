@@ -1,11 +1,11 @@
 /* chainsave — the chain as PEM. */
 #include "chainsave.h"
 
+#include "record.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 int chainsave_write(const char *path, const struct tls_info *tls, size_t *n, char *err,
                     size_t errlen)
@@ -15,14 +15,9 @@ int chainsave_write(const char *path, const struct tls_info *tls, size_t *n, cha
         snprintf(err, errlen, "the server sent no certificate; %s not written", path);
         return -1;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    FILE *f = record_create(path, 0644, err, errlen);   /* certificates are public */
+    if (!f)
         return -1;
-    }
     for (size_t i = 0; i < tls->n_chain; i++)
         if (tls->chain[i].pem && fputs(tls->chain[i].pem, f) >= 0)
             (*n)++;

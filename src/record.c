@@ -8,6 +8,18 @@
 #include <strings.h>
 #include <unistd.h>
 
+FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    return f;
+}
+
 int record_write(const char *path, json_t *report, const struct plan *p,
                  const struct transcript *t, struct session *s, const struct report_target *tg,
                  const struct report_verdict *v, char *err, size_t errlen)
@@ -22,14 +34,9 @@ int record_write(const char *path, json_t *report, const struct plan *p,
         snprintf(err, errlen, "unknown extension %s (use .json, .txt or .md)", ext);
         return -1;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    FILE *f = record_create(path, 0600, err, errlen);
+    if (!f)
         return -1;
-    }
     if (json) {
         json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
                                 "report", report, "events", report_events_json(t));

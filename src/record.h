@@ -8,10 +8,15 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "plan.h"
 #include "report.h"
 #include "transcript.h"
+
+/* Create (or truncate) path for writing with mode, never through a
+ * symbolic link. NULL with a message in err. */
+FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen);
 
 /* report: the probe report object (borrowed). Returns 0, or -1 with a
  * message in err. */
