@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certnames.h"
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
@@ -121,8 +122,17 @@ static void status_line(struct console *c)
         wprintw(w, "%s", secure ? (tls && tls->verified ? tls->version : "TLS UNVERIFIED")
                                 : "PLAINTEXT");
         wattrset(w, theme_attr(ROLE_STATUS));
-        wprintw(w, " | %s | %s", state_word(c),
-                fingerprint_family(session_greeting(c->s), session_current_caps(c->s)));
+        char name[256];
+        const char *greeting = session_greeting(c->s);
+        bool named = certnames_server_name(greeting, c->t.has_ntlm ? &c->t.ntlm : NULL, name,
+                                           sizeof name) != NULL;
+        wprintw(w, " | %s | %s%s", state_word(c),
+                fingerprint_family(greeting, session_current_caps(c->s)), named ? " " : "");
+        if (named) {   /* the server's own name: it may differ from the one typed */
+            char *clean = sanitize_text(name, strlen(name), 80);
+            waddstr(w, clean ? clean : "");
+            free(clean);
+        }
         double rtt = last_rtt_ms(&c->t);
         if (rtt >= 0)
             wprintw(w, " | rtt %.1f ms", rtt);
