@@ -639,6 +639,14 @@ int session_refuse(struct session *s, const char *why)
     return -1;
 }
 
+static bool tls_boundary_in_flight(const struct session *s)
+{
+    for (size_t i = 0; i < s->n_ops; i++)
+        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS)
+            return true;
+    return false;
+}
+
 int session_ready_for_command(struct session *s)
 {
     if (s->closed || !s->conn)
@@ -646,9 +654,26 @@ int session_ready_for_command(struct session *s)
     if (s->state == SST_CONNECTING || s->state == SST_IDLE)
         return session_refuse(s, "the connection is not ready yet");
     for (size_t i = 0; i < s->n_ops; i++)
-        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS ||
-            s->ops[i].kind == OP_GREETING)
-            return session_refuse(s, "wait for the STARTTLS, TLS or greeting step to finish");
+        if (s->ops[i].kind == OP_GREETING)
+            return session_refuse(s, "wait for the greeting");
+    return tls_boundary_in_flight(s)
+        ? session_refuse(s, "nothing may be sent until STARTTLS and TLS are done") : 0;
+}
+
+/* STARTTLS only alone, before TLS, with nothing from the server unread: an
+ * answer that came before the question must not start TLS. */
+int session_starttls_check(struct session *s)
+{
+    if (s->tls_started)
+        return session_refuse(s, "TLS is already active");
+    if (s->n_ops)
+        return session_refuse(s, "STARTTLS must be the only command in flight");
+    if (s->in_len - s->in_off)
+        return session_refuse(s, "unprocessed server data is waiting; STARTTLS would mix it "
+                              "with TLS");
+    if (conn_pending_plain(s->conn))
+        return session_refuse(s, "the server has sent data that is not read yet: an answer "
+                              "before the question cannot be STARTTLS's (read it first)");
     return 0;
 }
 
@@ -671,14 +696,8 @@ static int start(struct session *s, enum session_op kind, const char *user, cons
 {
     if (session_ready_for_command(s) < 0)
         return -1;
-    if (kind == OP_STARTTLS && (s->tls_started || s->in_len - s->in_off))
-        return session_refuse(s, s->tls_started ? "TLS is already active"
-                         : "unprocessed server data is waiting; STARTTLS would mix it with TLS");
-    if (kind == OP_STARTTLS && s->n_ops)
-        return session_refuse(s, "STARTTLS must be the only command in flight");
-    if (kind == OP_STARTTLS && conn_pending_plain(s->conn))
-        return session_refuse(s, "the server has sent data that is not read yet: an answer "
-                              "before the question cannot be STARTTLS's (read it first)");
+    if (kind == OP_STARTTLS && session_starttls_check(s) < 0)
+        return -1;
     struct op *op = session_op_begin(s, kind);
     if (!op)
         return -1;
@@ -721,6 +740,16 @@ int session_raw(struct session *s, const char *line, bool add_tag)
         return session_refuse(s, "not connected");
     if (strpbrk(line, "\r\n"))
         return session_refuse(s, "one line at a time: CR and LF are not allowed inside a line");
+    if (tls_boundary_in_flight(s))
+        return session_refuse(s, "nothing may be sent until STARTTLS and TLS are done");
+    /* The server asked "+ ..." for a typed command: this line is its answer. */
+    for (size_t i = 0; i < s->n_ops; i++) {
+        struct op *op = &s->ops[i];
+        if (op->raw && op->awaiting_cont && op->cont_requested) {
+            op->cont_requested = false;
+            return session_send_line(s, op, line, op->secret_cont ? "*****" : line);
+        }
+    }
     return s->p.proto == SESSION_IMAP ? imap_raw(s, line, add_tag) : pop3_raw(s, line);
 }
 

@@ -470,26 +470,8 @@ static void raw_display(const char *line, const char *cmd, size_t cmdlen, char *
     snprintf(out, cap, "%s", line);
 }
 
-static int raw_continuation(struct session *s, const char *line)
-{
-    for (size_t i = 0; i < s->n_ops; i++) {
-        struct op *op = &s->ops[i];
-        if (op->raw && op->awaiting_cont && op->cont_requested) {
-            op->cont_requested = false;
-            return session_send_line(s, op, line, op->secret_cont ? "*****" : line);
-        }
-    }
-    return 1;   /* nobody waits: a new command */
-}
-
 int imap_raw(struct session *s, const char *line, bool add_tag)
 {
-    for (size_t i = 0; i < s->n_ops; i++)
-        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS)
-            return session_refuse(s, "nothing may be sent until STARTTLS and TLS are done");
-    int rc = raw_continuation(s, line);
-    if (rc <= 0)
-        return rc;
     char tag[64];
     const char *cmd = line;
     if (add_tag) {
@@ -505,8 +487,8 @@ int imap_raw(struct session *s, const char *line, bool add_tag)
     }
     size_t cmdlen = strcspn(cmd, " ");
     enum session_op kind = raw_kind(cmd, cmdlen);
-    if (kind == OP_STARTTLS && (s->n_ops || s->in_len - s->in_off || s->tls_started))
-        return session_refuse(s, "STARTTLS must be alone in flight, before TLS");
+    if (kind == OP_STARTTLS && session_starttls_check(s) < 0)
+        return -1;
     if (kind != OP_RAW && session_ready_for_command(s) < 0)
         return -1;
     struct op *op = session_op_begin(s, kind);
@@ -526,7 +508,7 @@ int imap_raw(struct session *s, const char *line, bool add_tag)
     snprintf(wire, n, "%s%s%s", add_tag ? tag : "", add_tag ? " " : "", line);
     raw_display(wire, wire + (cmd - line) + (add_tag ? strlen(tag) + 1 : 0), cmdlen, display,
                 sizeof display);
-    rc = session_send_line(s, op, wire, display);
+    int rc = session_send_line(s, op, wire, display);
     OPENSSL_cleanse(wire, n);
     free(wire);
     return rc;

@@ -117,6 +117,7 @@ void session_received(struct session *s, enum session_op op, const uint8_t *data
 void session_text(char *dst, size_t cap, const char *src, size_t len);
 int session_send_line(struct session *s, struct op *op, const char *line, const char *display);
 int session_ready_for_command(struct session *s);
+int session_starttls_check(struct session *s);
 int session_refuse(struct session *s, const char *why);
 
 /* building commands */

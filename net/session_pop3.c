@@ -374,23 +374,13 @@ static void raw_display(const char *line, size_t cmdlen, const char *args, enum 
 
 int pop3_raw(struct session *s, const char *line)
 {
-    for (size_t i = 0; i < s->n_ops; i++)
-        if (s->ops[i].kind == OP_STARTTLS || s->ops[i].kind == OP_TLS)
-            return session_refuse(s, "nothing may be sent until STLS and TLS are done");
-    for (size_t i = 0; i < s->n_ops; i++) {
-        struct op *op = &s->ops[i];
-        if (op->raw && op->awaiting_cont && op->cont_requested) {
-            op->cont_requested = false;
-            return session_send_line(s, op, line, op->secret_cont ? "*****" : line);
-        }
-    }
     size_t cmdlen = strcspn(line, " ");
     const char *args = line + cmdlen;
     while (*args == ' ')
         args++;
     enum session_op kind = raw_kind(line, cmdlen, args);
-    if (kind == OP_STARTTLS && (s->n_ops || s->in_len - s->in_off || s->tls_started))
-        return session_refuse(s, "STLS must be alone in flight, before TLS");
+    if (kind == OP_STARTTLS && session_starttls_check(s) < 0)
+        return -1;
     if (kind != OP_RAW && session_ready_for_command(s) < 0)
         return -1;
     struct op *op = session_op_begin(s, kind);
