@@ -8,7 +8,6 @@
 
 #include "certcheck.h"
 #include "evidence.h"
-#include "sanitize.h"
 
 static const char *const tab_names[TAB_COUNT] = { "Chain", "TLS", "Caps", "Diagnosis",
                                                   "Walkthrough" };
@@ -28,18 +27,6 @@ void ipane_free(struct ipane *ip)
     ruleset_free(&ip->rules);
 }
 
-static void __attribute__((format(printf, 3, 4))) line(struct ipane *ip, enum role role,
-                                                       const char *fmt, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *clean = sanitize_text(buf, strlen(buf), 0);
-    tv_add(&ip->tv, role, clean ? clean : "");
-    free(clean);
-}
 
 static void date(time_t t, char *buf, size_t cap)
 {
@@ -67,58 +54,58 @@ static void cert(struct ipane *ip, const struct tls_info *tls, size_t i, time_t 
     date(c->not_after, to, sizeof to);
     join(c->san, c->n_san, sans, sizeof sans);
     long days = certinfo_days_left(c, now);
-    line(ip, ROLE_TITLE, "#%zu %s", i, c->subject ? c->subject : "?");
-    line(ip, ROLE_NORMAL, "  issuer: %s", c->issuer ? c->issuer : "?");
+    tv_addf(&ip->tv, ROLE_TITLE, "#%zu %s", i, c->subject ? c->subject : "?");
+    tv_addf(&ip->tv, ROLE_NORMAL, "  issuer: %s", c->issuer ? c->issuer : "?");
     if (c->n_san)
-        line(ip, ROLE_NORMAL, "  SAN: %s%s", sans, c->san_truncated ? ", ..." : "");
-    line(ip, days < 0 ? ROLE_BAD : days <= ip->soon_days ? ROLE_NO : ROLE_NORMAL,
+        tv_addf(&ip->tv, ROLE_NORMAL, "  SAN: %s%s", sans, c->san_truncated ? ", ..." : "");
+    tv_addf(&ip->tv, days < 0 ? ROLE_BAD : days <= ip->soon_days ? ROLE_NO : ROLE_NORMAL,
          "  valid %s .. %s (%ld days left)", from, to, days);
-    line(ip, ROLE_NORMAL, "  key %s, %s%s", c->key ? c->key : "?",
+    tv_addf(&ip->tv, ROLE_NORMAL, "  key %s, %s%s", c->key ? c->key : "?",
          c->signature ? c->signature : "?", c->self_signed ? ", self-signed" : "");
     if (c->n_eku) {
         char ekus[512];
-        line(ip, ROLE_NORMAL, "  EKU: %s", join(c->eku, c->n_eku, ekus, sizeof ekus));
+        tv_addf(&ip->tv, ROLE_NORMAL, "  EKU: %s", join(c->eku, c->n_eku, ekus, sizeof ekus));
     }
     for (size_t k = 0; k < c->n_ca_issuers; k++)
-        line(ip, ROLE_DIM, "  CA issuers: %s", c->ca_issuers[k]);
-    line(ip, ROLE_DIM, "  SHA-256 %s", c->sha256);
+        tv_addf(&ip->tv, ROLE_DIM, "  CA issuers: %s", c->ca_issuers[k]);
+    tv_addf(&ip->tv, ROLE_DIM, "  SHA-256 %s", c->sha256);
     long err = i < TLS_MAX_CHAIN ? tls->depth_error[i] : 0;
     if (err)
-        line(ip, ROLE_BAD, "  verify: %s", tls_verify_error_text(err));
+        tv_addf(&ip->tv, ROLE_BAD, "  verify: %s", tls_verify_error_text(err));
     else
-        line(ip, ROLE_OK, "  verify: ok at this depth");
+        tv_addf(&ip->tv, ROLE_OK, "  verify: ok at this depth");
 }
 
 static void chain_tab(struct ipane *ip, const struct transcript *t)
 {
     if (!t->has_tls || !t->tls.n_chain) {
-        line(ip, ROLE_DIM, "No certificate yet: the chain shows here after STARTTLS or on an "
+        tv_addf(&ip->tv, ROLE_DIM, "No certificate yet: the chain shows here after STARTTLS or on an "
              "implicit-TLS connection (imaps://, pop3s://).");
         return;
     }
     const struct tls_info *tls = &t->tls;
     time_t now = time(NULL);
-    line(ip, tls->verified ? ROLE_BANNER_OK : ROLE_BANNER_BAD, "%s",
+    tv_addf(&ip->tv, tls->verified ? ROLE_BANNER_OK : ROLE_BANNER_BAD, "%s",
          tls->verified ? "Chain verified" : "Chain NOT verified");
     if (!tls->verified)
-        line(ip, ROLE_BAD, "  %s", tls->verify_error);
-    line(ip, tls->hostname_match ? ROLE_OK : ROLE_BAD, "Name %s: %s", tls->name_checked,
+        tv_addf(&ip->tv, ROLE_BAD, "  %s", tls->verify_error);
+    tv_addf(&ip->tv, tls->hostname_match ? ROLE_OK : ROLE_BAD, "Name %s: %s", tls->name_checked,
          tls->hostname_match ? "matches the certificate" : "NOT in the certificate");
     struct certcheck_result r;
     certcheck_run(tls, now, ip->soon_days, &r);
     for (size_t i = 0; i < r.n; i++) {
-        line(ip, r.p[i].fails_verification ? ROLE_BAD : ROLE_NO, "problem: %s%s%s", r.p[i].code,
+        tv_addf(&ip->tv, r.p[i].fails_verification ? ROLE_BAD : ROLE_NO, "problem: %s%s%s", r.p[i].code,
              r.p[i].detail[0] ? ": " : "", r.p[i].detail);
         if (r.p[i].impact)
-            line(ip, ROLE_DIM, "  %s", r.p[i].impact);
+            tv_addf(&ip->tv, ROLE_DIM, "  %s", r.p[i].impact);
     }
-    line(ip, ROLE_DIM, "As sent by the server (%zu):", tls->n_chain);
+    tv_addf(&ip->tv, ROLE_DIM, "As sent by the server (%zu):", tls->n_chain);
     for (size_t i = 0; i < tls->n_chain; i++)
         cert(ip, tls, i, now);
     if (tls->n_path)
-        line(ip, ROLE_DIM, "Path verification built (%zu):", tls->n_path);
+        tv_addf(&ip->tv, ROLE_DIM, "Path verification built (%zu):", tls->n_path);
     for (size_t i = 0; i < tls->n_path; i++)
-        line(ip, tls->path_source[i] == TLS_SRC_STORE ? ROLE_NOTICE : ROLE_NORMAL, " %zu %s (%s)",
+        tv_addf(&ip->tv, tls->path_source[i] == TLS_SRC_STORE ? ROLE_NOTICE : ROLE_NORMAL, " %zu %s (%s)",
              i, tls->path[i].subject ? tls->path[i].subject : "?",
              tls->path_source[i] == TLS_SRC_STORE ? "from the trust store" : "sent by the server");
 }
@@ -126,19 +113,19 @@ static void chain_tab(struct ipane *ip, const struct transcript *t)
 static void tls_tab(struct ipane *ip, const struct transcript *t)
 {
     if (!t->has_tls) {
-        line(ip, ROLE_DIM, "No TLS yet: /starttls upgrades a plain connection.");
+        tv_addf(&ip->tv, ROLE_DIM, "No TLS yet: /starttls upgrades a plain connection.");
         return;
     }
     const struct tls_info *tls = &t->tls;
-    line(ip, ROLE_NORMAL, "Version  %s", tls->version);
-    line(ip, ROLE_NORMAL, "Cipher   %s", tls->cipher);
-    line(ip, ROLE_NORMAL, "Group    %s", tls->group[0] ? tls->group : "-");
-    line(ip, ROLE_NORMAL, "SNI      %s", tls->sni[0] ? tls->sni : "(none: an address)");
-    line(ip, ROLE_NORMAL, "Checked  %s", tls->name_checked);
-    line(ip, tls->verified ? ROLE_OK : ROLE_BAD, "Verified %s", tls->verified ? "yes" : "NO");
+    tv_addf(&ip->tv, ROLE_NORMAL, "Version  %s", tls->version);
+    tv_addf(&ip->tv, ROLE_NORMAL, "Cipher   %s", tls->cipher);
+    tv_addf(&ip->tv, ROLE_NORMAL, "Group    %s", tls->group[0] ? tls->group : "-");
+    tv_addf(&ip->tv, ROLE_NORMAL, "SNI      %s", tls->sni[0] ? tls->sni : "(none: an address)");
+    tv_addf(&ip->tv, ROLE_NORMAL, "Checked  %s", tls->name_checked);
+    tv_addf(&ip->tv, tls->verified ? ROLE_OK : ROLE_BAD, "Verified %s", tls->verified ? "yes" : "NO");
     if (!tls->verified)
-        line(ip, ROLE_BAD, "         %s", tls->verify_error);
-    line(ip, ROLE_NORMAL, "Path     %zu certificate(s) to the trust anchor", tls->n_verified);
+        tv_addf(&ip->tv, ROLE_BAD, "         %s", tls->verify_error);
+    tv_addf(&ip->tv, ROLE_NORMAL, "Path     %zu certificate(s) to the trust anchor", tls->n_verified);
 }
 
 /* The phase's list, marking what is new (+) or gone (-) against before. */
@@ -146,23 +133,23 @@ static void caps_section(struct ipane *ip, const char *title, const struct capse
                          const struct capset *before)
 {
     if (!now->known) {
-        line(ip, ROLE_DIM, "%s: not asked", title);
+        tv_addf(&ip->tv, ROLE_DIM, "%s: not asked", title);
         return;
     }
-    line(ip, ROLE_TITLE, "%s (%zu):", title, now->n);
+    tv_addf(&ip->tv, ROLE_TITLE, "%s (%zu):", title, now->n);
     for (size_t i = 0; i < now->n; i++) {
         bool added = before && before->known && !capset_has(before, now->item[i]);
-        line(ip, added ? ROLE_ADDED : ROLE_NORMAL, " %s %s", added ? "+" : " ", now->item[i]);
+        tv_addf(&ip->tv, added ? ROLE_ADDED : ROLE_NORMAL, " %s %s", added ? "+" : " ", now->item[i]);
     }
     for (size_t i = 0; before && before->known && i < before->n; i++)
         if (!capset_has(now, before->item[i]))
-            line(ip, ROLE_REMOVED, " - %s", before->item[i]);
+            tv_addf(&ip->tv, ROLE_REMOVED, " - %s", before->item[i]);
 }
 
 static void caps_tab(struct ipane *ip, const struct session *s)
 {
     if (!s) {
-        line(ip, ROLE_DIM, "Not connected.");
+        tv_addf(&ip->tv, ROLE_DIM, "Not connected.");
         return;
     }
     const struct capset *pre = session_caps(s, CAPS_BEFORE_TLS);
@@ -177,35 +164,35 @@ static void hypothesis(struct ipane *ip, const struct diag_hypothesis *h,
                        const struct diag_evidence *e, bool top)
 {
     const struct rule *r = h->rule;
-    line(ip, top ? ROLE_TITLE : ROLE_NORMAL, "%s  %s (%s, %s)", r->id, r->title, h->confidence,
+    tv_addf(&ip->tv, top ? ROLE_TITLE : ROLE_NORMAL, "%s  %s (%s, %s)", r->id, r->title, h->confidence,
          rule_severity_name(r->severity));
     for (size_t i = 0; i < h->n_for; i++)
-        line(ip, ROLE_ADDED, "  + %s", h->evidence_for[i]);
+        tv_addf(&ip->tv, ROLE_ADDED, "  + %s", h->evidence_for[i]);
     for (size_t i = 0; i < h->n_against; i++)
-        line(ip, ROLE_REMOVED, "  - %s", h->evidence_against[i]);
+        tv_addf(&ip->tv, ROLE_REMOVED, "  - %s", h->evidence_against[i]);
     if (!top)
         return;
     char *x = r->explanation ? diag_fill(r->explanation, e) : NULL;
     if (x)
-        line(ip, ROLE_NORMAL, "  %s", x);
+        tv_addf(&ip->tv, ROLE_NORMAL, "  %s", x);
     free(x);
     for (size_t i = 0; i < r->n_fix; i++) {
         char *f = diag_fill(r->fix[i], e);
-        line(ip, ROLE_NORMAL, "  fix %zu: %s", i + 1, f ? f : "");
+        tv_addf(&ip->tv, ROLE_NORMAL, "  fix %zu: %s", i + 1, f ? f : "");
         free(f);
     }
     char *v = r->verify ? diag_fill(r->verify, e) : NULL;
     if (v)
-        line(ip, ROLE_DIM, "  verify: %s", v);
+        tv_addf(&ip->tv, ROLE_DIM, "  verify: %s", v);
     free(v);
-    line(ip, ROLE_DIM, "  source: %s", r->source);
+    tv_addf(&ip->tv, ROLE_DIM, "  source: %s", r->source);
 }
 
 /* Ranked hypotheses for what the session shows now, the best one in full. */
 static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
     if (!s) {
-        line(ip, ROLE_DIM, "Not connected.");
+        tv_addf(&ip->tv, ROLE_DIM, "Not connected.");
         return;
     }
     if (!ip->rules_loaded) {
@@ -214,7 +201,7 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
         ip->rules_loaded = true;
     }
     if (ip->rules_warn[0])
-        line(ip, ROLE_NO, "rules: %s", ip->rules_warn);
+        tv_addf(&ip->tv, ROLE_NO, "rules: %s", ip->rules_warn);
     struct report_target tg = { .host = ip->o ? ip->o->url.host : "",
         .user = ip->o ? (ip->o->user ? ip->o->user : ip->o->url.user) : "",
         .url = ip->o ? ip->o->url_text : NULL, .port = ip->o ? ip->o->url.port : 0,
@@ -224,9 +211,9 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
     evidence_collect_live(&st, t, (struct session *)s, &tg);
     diag_run(&ip->rules, &st.e, &r);
     if (r.no_rule)
-        line(ip, ROLE_DIM, "%s.", DIAG_NO_RULE);
+        tv_addf(&ip->tv, ROLE_DIM, "%s.", DIAG_NO_RULE);
     else if (!r.n)
-        line(ip, ROLE_DIM, "Nothing to diagnose: no step has failed.");
+        tv_addf(&ip->tv, ROLE_DIM, "Nothing to diagnose: no step has failed.");
     for (size_t i = 0; i < r.n; i++)
         hypothesis(ip, &r.h[i], &st.e, i == 0);
     diag_result_free(&r);
@@ -243,7 +230,7 @@ void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct se
     case TAB_CAPS: caps_tab(ip, s); break;
     case TAB_DIAGNOSIS: diagnosis_tab(ip, t, s); break;
     case TAB_WALKTHROUGH:
-        line(ip, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
+        tv_addf(&ip->tv, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
              "this version yet.");
         break;
     default: break;

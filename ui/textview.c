@@ -1,9 +1,12 @@
 #include "textview.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "sanitize.h"
 #include "wrap.h"
 
 void tv_init(struct textview *tv)
@@ -91,6 +94,23 @@ void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_l
     if (tv->width > 0)
         add_rows(tv, tv->n);
     tv->n++;
+}
+
+void tv_add_text(struct textview *tv, enum role role, const char *text)
+{
+    char *clean = sanitize_text(text, strlen(text), 16384);
+    tv_add(tv, role, clean ? clean : "");
+    free(clean);
+}
+
+void tv_addf(struct textview *tv, enum role role, const char *fmt, ...)
+{
+    char buf[2400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    tv_add_text(tv, role, buf);
 }
 
 void tv_set_ref(struct textview *tv, uint32_t ref)

@@ -43,6 +43,10 @@ void tv_clear(struct textview *tv);
 void tv_add(struct textview *tv, enum role role, const char *text);
 void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,
                      enum role role, const char *text);
+/* Append text a server may have written: sanitised first (at most 16 KiB shown). */
+void tv_add_text(struct textview *tv, enum role role, const char *text);
+void tv_addf(struct textview *tv, enum role role, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Tag the line added last with the owner's reference. */
 void tv_set_ref(struct textview *tv, uint32_t ref);
 /* The newest line in view that carries a reference, or 0. */

@@ -22,9 +22,7 @@ void tpane_free(struct tpane *tp) { tv_free(&tp->tv); }
 
 void tpane_info(struct tpane *tp, enum role role, const char *text)
 {
-    char *clean = sanitize_text(text, strlen(text), SHOW_MAX);
-    tv_add(&tp->tv, role, clean ? clean : "");
-    free(clean);
+    tv_add_text(&tp->tv, role, text);
 }
 
 static void stamp(const struct transcript *t, const struct tr_event *e, char *buf, size_t cap)
@@ -97,16 +95,6 @@ static void grouped(uint64_t v, char *buf, size_t cap)
     buf[o] = 0;
 }
 
-static void __attribute__((format(printf, 3, 4))) banner(struct tpane *tp, enum role role,
-                                                         const char *fmt, ...)
-{
-    char text[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    tpane_info(tp, role, text);
-}
 
 static void op_end(struct tpane *tp, const struct transcript *t, const struct tr_event *e)
 {
@@ -130,10 +118,10 @@ static void tls_banner(struct tpane *tp, const struct transcript *t, const struc
         return;
     }
     if (e->ok)
-        banner(tp, ROLE_BANNER_OK, "--- %s established, %s, certificate verified ---",
+        tv_addf(&tp->tv, ROLE_BANNER_OK, "--- %s established, %s, certificate verified ---",
                tls->version, tls->cipher);
     else
-        banner(tp, ROLE_BANNER_BAD, "--- %s established, %s, certificate NOT verified: %s ---",
+        tv_addf(&tp->tv, ROLE_BANNER_BAD, "--- %s established, %s, certificate NOT verified: %s ---",
                tls->version, tls->cipher, tls->verify_error);
 }
 
@@ -141,10 +129,10 @@ static void discarded(struct tpane *tp, const struct tr_event *e)
 {
     char *clean = sanitize_text(e->data, e->len, 2000);
     if (e->op == OP_TLS)
-        banner(tp, ROLE_BANNER_BAD, "--- the server answered in PLAIN TEXT where TLS was due "
+        tv_addf(&tp->tv, ROLE_BANNER_BAD, "--- the server answered in PLAIN TEXT where TLS was due "
                "(%zu bytes, never trusted): %s ---", e->len, clean ? clean : "");
     else
-        banner(tp, ROLE_BANNER_BAD, "--- %zu bytes DISCARDED at STARTTLS (plain text, possible "
+        tv_addf(&tp->tv, ROLE_BANNER_BAD, "--- %zu bytes DISCARDED at STARTTLS (plain text, possible "
                "response injection, never part of TLS): %s ---", e->len, clean ? clean : "");
     free(clean);
 }
@@ -177,13 +165,13 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
     case TR_DISCARDED: discarded(tp, e); break;
     case TR_NTLM: ntlm(tp, t); break;
     case TR_NOTICE:
-        banner(tp, ROLE_NOTICE, "! %s", e->message ? e->message : "");
+        tv_addf(&tp->tv, ROLE_NOTICE, "! %s", e->message ? e->message : "");
         break;
     case TR_NOTE:
-        banner(tp, ROLE_NOTE, "note: %s", e->message ? e->message : "");
+        tv_addf(&tp->tv, ROLE_NOTE, "note: %s", e->message ? e->message : "");
         break;
     case TR_CLOSED:
-        banner(tp, e->fail ? ROLE_BANNER_BAD : ROLE_DIM, "--- connection closed%s%s ---",
+        tv_addf(&tp->tv, e->fail ? ROLE_BANNER_BAD : ROLE_DIM, "--- connection closed%s%s ---",
                e->message ? ": " : "", e->message ? e->message : "");
         break;
     default:
