@@ -64,7 +64,9 @@ static void run_loop(struct loop *l, struct run *r)
 static void output(const struct ms_options *o, struct run *r, const struct report_target *tg,
                    const struct report_verdict *v)
 {
-    json_t *j = report_json(&r->plan, &r->t, r->s, tg, v);
+    /* The JSON report (and its diagnosis) only when something will use it. */
+    json_t *j = o->record || o->output == OUT_JSON ? report_json(&r->plan, &r->t, r->s, tg, v)
+                                                  : NULL;
     char err[600];
     if (o->record && record_write(o->record, j, &r->plan, &r->t, r->s, tg, v, err, sizeof err) < 0)
         fprintf(stderr, "mailscope probe: --record: %s\n", err);
