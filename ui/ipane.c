@@ -221,6 +221,13 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
 
 void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
+    size_t n = s ? t->n : 0;
+    if (ip->built && ip->built_events == n && ip->built_tab == ip->tab && ip->built_session == s)
+        return;
+    ip->built = true;
+    ip->built_events = n;
+    ip->built_tab = ip->tab;
+    ip->built_session = s;
     size_t top = ip->tv.top;
     tv_clear(&ip->tv);
     ip->tv.follow = false;

@@ -22,12 +22,18 @@ struct ipane {
     const struct ms_options *o;     /* the console's: host and user for the fix steps */
     struct ruleset rules;           /* the diagnosis rules, loaded on first use */
     bool rules_loaded;
+    /* what the content was built from: rebuilt only when one changes */
+    size_t built_events;
+    enum ipane_tab built_tab;
+    const struct session *built_session;
+    bool built;
     char rules_warn[512];
 };
 
 void ipane_init(struct ipane *ip);
 void ipane_free(struct ipane *ip);
-/* Rebuild the current tab's content (s may be NULL before any session). */
+/* Rebuild the current tab's content when the tab, the session or the
+ * transcript changed since the last time (s may be NULL before any session). */
 void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s);
 /* The tab bar on row 0 of w, the content below. */
 void ipane_draw(struct ipane *ip, WINDOW *w, bool focused);
