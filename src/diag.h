@@ -59,7 +59,7 @@ struct diag_evidence {
     const char *server_fqdn;         /* "" when unknown */
     const char *cert_cn;             /* "" when unknown */
     unsigned port;
-    const char *log_lines[1];        /* a loaded server log: none in this slice */
+    const char *const *log_lines;    /* lines of a server log the operator loaded (borrowed) */
     size_t n_log_lines;
 };
 

@@ -516,6 +516,10 @@ json_t *report_events_json(const struct transcript *t)
             json_object_set_new(o, "failure_class", json_string(failure_class_name(e->fail)));
         if (e->message)
             json_object_set_new(o, "message", jstr_or_null(e->message));
+        if (e->kind == TR_WALK) {
+            json_object_set_new(o, "ref", jstr_or_null(e->ref));
+            json_object_set_new(o, "outcome", jstr_or_null(e->status));
+        }
         if (e->kind == TR_LITERAL)
             json_object_set_new(o, "bytes", json_integer((json_int_t)e->literal_seen));
         json_array_append_new(a, o);

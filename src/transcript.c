@@ -15,6 +15,7 @@ static void event_free(struct tr_event *e)
 {
     free(e->status);
     free(e->message);
+    free(e->ref);
     free(e->data);
 }
 
@@ -152,10 +153,21 @@ int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op,
     return copy_str(&e->message, msg);
 }
 
+int transcript_walk(struct transcript *t, const char *ref, const char *outcome, const char *text)
+{
+    struct tr_event *e = push(t, TR_WALK, loop_now_us());
+    if (!e)
+        return -1;
+    e->op = OP_NONE;
+    if (copy_str(&e->ref, ref) < 0 || copy_str(&e->status, outcome) < 0)
+        return -1;
+    return copy_str(&e->message, text);
+}
+
 const char *transcript_kind_name(enum tr_kind k)
 {
     static const char *const names[] = { "op-begin", "sent", "received", "literal", "op-end",
                                          "tls", "discarded", "notice", "ntlm", "state", "closed",
-                                         "note" };
+                                         "note", "walk" };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }

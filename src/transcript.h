@@ -20,7 +20,11 @@
 
 enum tr_kind {
     TR_OP_BEGIN, TR_SENT, TR_RECEIVED, TR_LITERAL, TR_OP_END, TR_TLS, TR_DISCARDED,
-    TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED, TR_NOTE    /* TR_NOTE: the operator's own words */
+    TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED,
+    TR_NOTE,                    /* the operator's own words */
+    TR_WALK                     /* a walkthrough step: ref "playbook/step", status the outcome
+                                 * ("done", "failed", "skipped", "passed", "answer"),
+                                 * message the step's text and the operator's answer or note */
 };
 
 struct tr_event {
@@ -31,7 +35,8 @@ struct tr_event {
     enum failure_class fail;
     enum session_state state;
     char *status;               /* OP_END */
-    char *message;              /* OP_END, NOTICE, CLOSED */
+    char *message;              /* OP_END, NOTICE, CLOSED, NOTE, WALK */
+    char *ref;                  /* WALK: "playbook-id/step-id" */
     uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy);
                                  * LITERAL: the first bytes (preview) */
     size_t len;
@@ -58,6 +63,8 @@ void transcript_free(struct transcript *t);
 int transcript_append(struct transcript *t, const struct session_event *ev);
 /* An event of the front end's own (a refusal before anything was sent). */
 int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op, const char *msg);
+/* A walkthrough step's outcome, for the ticket. */
+int transcript_walk(struct transcript *t, const char *ref, const char *outcome, const char *text);
 const char *transcript_kind_name(enum tr_kind k);
 
 #endif

@@ -170,6 +170,10 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
     case TR_NOTE:
         tv_addf(&tp->tv, ROLE_NOTE, "note: %s", e->message ? e->message : "");
         break;
+    case TR_WALK:
+        tv_addf(&tp->tv, ROLE_NOTE, "walkthrough %s [%s] %s", e->ref ? e->ref : "",
+                e->status ? e->status : "", e->message ? e->message : "");
+        break;
     case TR_CLOSED:
         tv_addf(&tp->tv, e->fail ? ROLE_BANNER_BAD : ROLE_DIM, "--- connection closed%s%s ---",
                e->message ? ": " : "", e->message ? e->message : "");

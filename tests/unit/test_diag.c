@@ -315,7 +315,10 @@ Test(diag, decisive_log_makes_it_certain, .init = load, .fini = unload)
     struct built b;
     struct diag_result r;
     build(&b, &(struct spec)EXLOGIN());
-    b.e.log_lines[0] = "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02.contoso.local:1993:SSL;ErrMsg=ProxyNotAuthenticated";
+    static const char *const log[] = {
+        "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02.contoso.local:1993:SSL;ErrMsg=ProxyNotAuthenticated"
+    };
+    b.e.log_lines = log;
     b.e.n_log_lines = 1;
     diag_run(&rs, &b.e, &r);
     cr_assert_geq(r.n, 1);
