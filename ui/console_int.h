@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmdtable.h"
 #include "compare.h"
 #include "ipane.h"
 #include "options.h"
@@ -14,6 +15,8 @@
 #include "session.h"
 #include "tpane.h"
 #include "transcript.h"
+#include "walk.h"
+#include "walkcheck.h"
 
 enum focus { FOCUS_CMD, FOCUS_TRANSCRIPT, FOCUS_INSPECTOR, FOCUS_COUNT };
 enum prompt { PROMPT_NONE, PROMPT_PASSWORD, PROMPT_CONFIRM, PROMPT_SEARCH };
@@ -26,6 +29,19 @@ struct pending {
     enum session_auth mech;
     char user[256];
     char *line;             /* PEND_RAW: the typed line (may hold a credential: wiped) */
+};
+
+/* The guided walkthrough (walkui.c). */
+struct walk_ui {
+    struct playbook_set set;
+    bool loaded;
+    struct walk w;
+    bool active;            /* w was started (it may be over: its outcome stays shown) */
+    struct walkcheck check;
+    bool checking;          /* check runs on the loop for the walk's current step */
+    unsigned check_gen;
+    unsigned backend_port;  /* --backend-port, 0: 1993/1995 */
+    char pending_id[80];    /* mailscope walkthrough ID URL: start ID when the plan is done */
 };
 
 struct console {
@@ -56,6 +72,7 @@ struct console {
     char message[600];
     int sig_pipe[2];
     int exit_code;
+    struct walk_ui wk;
 };
 
 /* console.c */
@@ -69,6 +86,18 @@ char **console_complete(const char *word, bool first_word);
 
 /* keys.c */
 void keys_handle(struct console *c, int key);
+
+/* walkui.c */
+void walkui_start(struct console *c, const char *id);
+void walkui_command(struct console *c, enum cmd_id id, const char *args);
+void walkui_answer(struct console *c, const char *word, const char *note);
+bool walkui_waiting(const struct console *c);
+/* A key in the inspector's Walkthrough tab (d f s y n); true when used. */
+bool walkui_key(struct console *c, int key);
+/* Every loop turn: runs the current check, starts a pending walkthrough. */
+void walkui_tick(struct console *c);
+void walkui_session_ends(struct console *c, const char *why);
+void walkui_free(struct console *c);
 
 /* paint.c */
 void paint(struct console *c);

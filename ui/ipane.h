@@ -12,6 +12,7 @@
 #include "session.h"
 #include "textview.h"
 #include "transcript.h"
+#include "walk.h"
 
 enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
 
@@ -28,6 +29,13 @@ struct ipane {
     const struct session *built_session;
     bool built;
     char rules_warn[512];
+    /* the Walkthrough tab: set by the console before each paint */
+    const struct walk *walk;        /* NULL: none started */
+    bool walk_checking;             /* its current check is running */
+    const char *walk_names;         /* the playbook ids, for the empty tab */
+    unsigned built_walk_gen;
+    bool built_walk_checking;
+    const struct walk *built_walk;
 };
 
 void ipane_init(struct ipane *ip);
