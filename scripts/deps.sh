@@ -17,7 +17,7 @@ MS_BUILD_PACKAGES=(
 # shellcheck disable=SC2034
 MS_TEST_PACKAGES=(
     "${MS_BUILD_PACKAGES[@]}"
-    libcriterion-dev dovecot-imapd dovecot-pop3d tmux
+    libcriterion-dev dovecot-imapd dovecot-pop3d tmux jq
 )
 
 # _ms_pkg_status PKG -> prints dpkg's "want flag status" triple, or nothing.

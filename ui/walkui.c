@@ -74,6 +74,8 @@ void walkui_start(struct console *c, const char *id)
     diag_run(&rs, &st.e, &r);
     const char *rule = NULL;
     const struct playbook *pb = walk_pick(&k->set, id, &r, &st.e, &rule, err, sizeof err);
+    char rule_id[80] = "";
+    snprintf(rule_id, sizeof rule_id, "%s", rule ? rule : "");   /* rs is freed below */
     struct walk_names names;
     walk_names_from(&names, &st.e);
     diag_result_free(&r);
@@ -89,9 +91,9 @@ void walkui_start(struct console *c, const char *id)
         walk_free(&k->w);
     walk_start(&k->w, pb, &names, &c->t);
     k->active = true;
-    if (rule)
+    if (rule_id[0])
         console_message(c, "walkthrough %s (it follows %s): answer in the Walkthrough tab",
-                        pb->id, rule);
+                        pb->id, rule_id);
     else
         console_message(c, "walkthrough %s: answer in the Walkthrough tab", pb->id);
 }
@@ -129,8 +131,10 @@ void walkui_command(struct console *c, enum cmd_id id, const char *args)
     switch (id) {
     case CMD_WALKTHROUGH:
         if (!strcmp(args, "stop")) {
-            if (c->wk.active && !walk_over(&c->wk.w))
-                end_walk(c, "the operator stopped the walkthrough");
+            if (c->wk.active && !walk_over(&c->wk.w)) {
+                stop_check(&c->wk);    /* the walk stays shown with its outcome */
+                walk_stop(&c->wk.w, "the operator stopped the walkthrough");
+            }
             c->ip.tab = TAB_WALKTHROUGH;
         } else if (*args || !c->wk.active) {
             walkui_start(c, args);

@@ -26,7 +26,7 @@ start() {
     local cmd
     printf -v cmd '%q ' env HOME="$work/home" PW="$MS_TEST_PASSWORD" TERM=xterm-256color LANG=C.UTF-8 \
         "$MS_BIN" "$@"
-    tmux_ new-session -d -s ms -x 160 -y 48 "$cmd 2>$work/stderr; sleep 30"
+    tmux_ new-session -d -s ms -x "${cols:-160}" -y 48 "$cmd 2>$work/stderr; sleep 30"
 }
 
 # wait_for TEXT [SECONDS]: until the screen shows TEXT.
@@ -301,12 +301,63 @@ search_in_transcript() {
     absent "not found"
 }
 
+# The founding case in the console: the scripted Exchange refuses LOGIN
+# after STARTTLS with a public certificate; /walkthrough picks the playbook
+# for the diagnosis, the checks run in the loop, the answers move it on and
+# the Walkthrough tab shows the fix with the server's names filled in (a wide
+# window, so the inspector shows the command on one line).
+walkthrough_founding_case() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" \
+                      --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/diag-exchange-cert-bound.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    cols=230 start "imap://alice@127.0.0.1:$port" "${trust[@]}" --auth=login --password-env PW \
+        --record "$work/walk.json"
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || { kill "$pid"; return; }
+    line "/walkthrough"
+    wait_for "nothing failed, so no playbook is chosen" || { kill "$pid"; return; }
+    keys F5; wait_for "a001 CAPABILITY" || { kill "$pid"; return; }
+    keys F5; wait_for "TLSv1.3 established" || { kill "$pid"; return; }
+    keys F5; wait_for "a003 CAPABILITY" || { kill "$pid"; return; }
+    keys F5; wait_for "a004 NO LOGIN failed." || { kill "$pid"; return; }
+    line "/walkthrough"
+    wait_for "walkthrough exchange-proxy-cert (it follows R-EXCH-001)" || { kill "$pid"; return; }
+    wait_for "> owa (question)" || { kill "$pid"; return; }
+    wait_for "sign in to Outlook on the web" || { kill "$pid"; return; }
+    line "/answer perhaps"
+    wait_for "'perhaps' is not an answer here: yes, no, unknown" || { kill "$pid"; return; }
+    line "/answer yes OWA works"
+    wait_for "answer owa (question): yes: OWA works" || { kill "$pid"; return; }
+    wait_for "FAILED cert-name (check)" || { kill "$pid"; return; }
+    wait_for "> settings (action)" 15 || { kill "$pid"; return; }
+    wait_for "Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType" || return
+    keys Tab Tab              # the focus on the inspector: d is done
+    keys d
+    wait_for "> set-name (action)" || { kill "$pid"; return; }
+    wait_for "    Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" || return
+    line "/done"
+    wait_for "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE" || return
+    line "/walkthrough stop"
+    wait_for "Walkthrough stopped" || return
+    line "/quit"
+    sleep 0.5
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    jq -e '[.events[] | select(.kind == "walk" and .ref == "exchange-proxy-cert/set-name"
+            and .outcome == "done")] | length == 1' "$work/walk.json" > /dev/null ||
+        fail "the recording lacks the set-name step's outcome"
+    jq -e '[.events[] | select(.kind == "walk" and .outcome == "stopped")] | length == 1' \
+        "$work/walk.json" > /dev/null || fail "the recording lacks the stop"
+    return 0
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
          save_and_record_without_credentials compare_in_the_console \
-         chain_tab_shows_an_expired_certificate search_in_transcript; do
+         chain_tab_shows_an_expired_certificate search_in_transcript walkthrough_founding_case; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
