@@ -352,12 +352,35 @@ walkthrough_founding_case() {
     return 0
 }
 
+# mailscope walkthrough ID URL on a terminal: the console runs the plan to the
+# failure by itself, then starts the playbook named.
+walkthrough_subcommand_runs_to_the_failure() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" \
+                      --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/diag-exchange-cert-bound.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    cols=230 start walkthrough exchange-proxy-cert "imap://alice@127.0.0.1:$port" "${trust[@]}" \
+        --auth=login --password-env PW --backend-port 1
+    wait_for "a004 NO LOGIN failed." || { kill "$pid"; return; }
+    wait_for "> owa (question)" || { kill "$pid"; return; }
+    keys Tab Tab
+    keys y
+    wait_for "> settings (action)" 15 || { kill "$pid"; return; }
+    wait_for "backend port 1: cannot connect" || { kill "$pid"; return; }
+    line "/quit"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
          save_and_record_without_credentials compare_in_the_console \
-         chain_tab_shows_an_expired_certificate search_in_transcript walkthrough_founding_case; do
+         chain_tab_shows_an_expired_certificate search_in_transcript walkthrough_founding_case \
+         walkthrough_subcommand_runs_to_the_failure; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
