@@ -126,7 +126,7 @@ end_of_input_stops() {
 # client cannot use TLS, does the server actions, and the re-test (still
 # without TLS, the server unchanged) fails: exit 1.
 dovecot_cleartext_with_real_checks() {
-    printf '%s\n' no done done |
+    printf '%s\n' no 2.3 done done |
         "$MS_BIN" walkthrough auto "imap://alice@$MS_DOVECOT_HOST:$MS_STRICT_IMAP_PORT" \
             --password-env PW --tls=none --allow-plaintext-login --auth=login "${trust[@]}" \
             --record "$work/d.json" > "$work/out" 2> "$work/walk.err"
@@ -135,8 +135,8 @@ dovecot_cleartext_with_real_checks() {
     expect_in "$o" "Playbook dovecot-cleartext follows"
     expect_in "$o" "[1] dovecot-cleartext/tls  check starttls"
     expect_in "$o" "-> passed: port $MS_STRICT_IMAP_PORT: TLSv1."
-    expect_in "$o" "      disable_plaintext_auth = no"
-    expect_in "$o" "      auth_allow_cleartext = yes"
+    expect_in "$o" "      echo 'disable_plaintext_auth = no' >> /etc/dovecot/conf.d/10-auth.conf"
+    expect_in "$o" "      doveadm reload"
     expect_in "$o" "Walkthrough dovecot-cleartext: unresolved"
     walk_event "$work/d.json" dovecot-cleartext/tls passed "verified"
     walk_event "$work/d.json" dovecot-cleartext/client-tls answer "no"
