@@ -56,7 +56,8 @@ static int run_start(struct walkcheck *c, struct loop *l, enum plan_until until)
     r->s = session_new(l, &sp, on_run_event, r);
     if (!r->s)
         return -1;
-    struct plan_options po = { .tls = o->tls, .until = until, .auth = o->auth,
+    struct plan_options po = { .tls = o->tls, .until = until,
+                               .auth = c->tg.auth_set ? c->tg.auth : o->auth,
                                .no_discover = true, .user = o->user, .secret = c->tg.secret };
     plan_init(&r->plan, r->s, &r->t, o->url.proto, &po);
     return 0;
@@ -244,7 +245,7 @@ void walkcheck_start(struct walkcheck *c, struct loop *l, enum pb_check kind,
     switch (kind) {
     case PBC_CONNECT: rc = run_start(c, l, PLAN_UNTIL_GREETING); break;
     case PBC_LOGIN:
-        if (needs_secret(o->auth) && (!o->user || !tg->secret)) {
+        if (needs_secret(tg->auth_set ? tg->auth : o->auth) && (!o->user || !tg->secret)) {
             detail(c, "no %s to log in with: give --user (or user@ in the URL) and "
                    "--password-env or --password-file%s", !o->user ? "user name" : "password",
                    " (in the console, /login once asks for it)");

@@ -24,6 +24,8 @@
 struct walkcheck_target {
     const struct ms_options *o;     /* URL, TLS mode, trust, user, timeouts */
     const char *secret;             /* for login (NULL: the login check fails, saying why) */
+    bool auth_set;                  /* login: use auth, not the options' mechanism */
+    enum session_auth auth;
     unsigned backend_port;          /* 0: 1993 for IMAP, 1995 for POP3 */
     const char *server_fqdn;        /* cert-name: the server's own name ("" unknown) */
     const struct tls_info *fallback_tls;  /* cert-name: the diagnosed session's facts, used

@@ -23,12 +23,16 @@ void walkcmd_usage(FILE *out)
           "       mailscope walkthrough --check FILE...   check playbook files (man mailscope:\n"
           "                                               WALKTHROUGHS)\n"
           "       mailscope walkthrough ID|auto URL [OPTIONS] [--batch] [--backend-port N]\n"
+          "                                    [--retest-auth MECH] [--retest-password-env VAR]\n"
           "                                    run the session up to its failure, then playbook\n"
           "                                    ID (auto: the one for the top diagnosis), in the\n"
           "                                    console; --batch (or stdin not a terminal): step\n"
           "                                    by step on stdout, answers from stdin (done [NOTE],\n"
           "                                    failed [NOTE], skip, yes, no, an answer word, note\n"
-          "                                    TEXT, quit); --record FILE keeps the steps too.\n"
+          "                                    TEXT, quit); --record FILE keeps the steps too;\n"
+          "                                    the re-test logs in with --retest-auth and\n"
+          "                                    --retest-password-env when given (after a switch\n"
+          "                                    to OAuth or an app password).\n"
           "                                    Exit 0 when the final re-test passed, 1 when it did\n"
           "                                    not, 2 stopped, 3 usage\n", out);
 }
@@ -90,22 +94,46 @@ static int check(FILE *out, FILE *err, char **files, int n)
 
 /* ---- the walkthrough's own options ------------------------------------------ */
 
-int walkcmd_own_options(int argc, char **argv, int *batch, unsigned *backend_port, char *err,
-                        size_t errlen)
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: the value (NULL: missing),
+ * or "" when argv[*i] is another option. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0 || (argv[*i][n] != 0 && argv[*i][n] != '='))
+        return "";
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+int walkcmd_own_options(int argc, char **argv, struct walkcmd_opts *wo, char *err, size_t errlen)
 {
     int o = 1;
+    memset(wo, 0, sizeof *wo);
     for (int i = 1; i < argc; i++) {
+        const char *v;
         if (!strcmp(argv[i], "--batch")) {
-            *batch = 1;
-        } else if (!strcmp(argv[i], "--backend-port") || !strncmp(argv[i], "--backend-port=", 15)) {
-            const char *v = argv[i][14] == '=' ? argv[i] + 15 : i + 1 < argc ? argv[++i] : NULL;
+            wo->batch = true;
+        } else if (*(v = opt_value(argc, argv, &i, "--backend-port")) || !v) {
             char *end;
             long p = v ? strtol(v, &end, 10) : 0;
             if (!v || *end || p < 1 || p > 65535) {
                 snprintf(err, errlen, "--backend-port takes a port number (1-65535)");
                 return -1;
             }
-            *backend_port = (unsigned)p;
+            wo->backend_port = (unsigned)p;
+        } else if (*(v = opt_value(argc, argv, &i, "--retest-auth")) || !v) {
+            if (!v || session_auth_parse(v, &wo->retest_auth) < 0) {
+                snprintf(err, errlen, "--retest-auth takes a mechanism as --auth does");
+                return -1;
+            }
+            wo->retest_auth_set = true;
+        } else if (*(v = opt_value(argc, argv, &i, "--retest-password-env")) || !v) {
+            if (!v) {
+                snprintf(err, errlen, "--retest-password-env needs a variable name");
+                return -1;
+            }
+            wo->retest_password_env = v;
         } else {
             argv[o++] = argv[i];
         }
@@ -126,6 +154,7 @@ struct batch {
     struct report_target tg;
     struct report_verdict v;
     FILE *out, *err;
+    char *retest_secret;        /* --retest-password-env */
 };
 
 static void on_event(void *arg, const struct session_event *ev)
@@ -160,6 +189,17 @@ static int run_session(struct batch *b)
         .tls_requested = b->o.tls_text, .expiry_warn_days = b->o.expiry_warn_days };
     report_evaluate(&b->plan, &b->t, b->s, &b->tg, &b->v);
     return 0;
+}
+
+/* The login check and the re-test: the session's credentials, or those of
+ * --retest-auth / --retest-password-env. */
+static void retest_credentials(struct walkcheck_target *tg, const struct walkcmd_opts *wo,
+                               const char *retest_secret)
+{
+    tg->auth_set = wo->retest_auth_set;
+    tg->auth = wo->retest_auth;
+    if (retest_secret)
+        tg->secret = retest_secret;
 }
 
 static void print_step(FILE *out, const struct walk *w, size_t n)
@@ -222,7 +262,7 @@ static int operator_line(struct batch *b, struct walk *w)
 }
 
 static int walk_batch(struct batch *b, const struct playbook *pb, const struct walk_names *names,
-                      unsigned backend_port)
+                      const struct walkcmd_opts *wo)
 {
     struct walk w;
     walk_start(&w, pb, names, &b->t);
@@ -246,9 +286,10 @@ static int walk_batch(struct batch *b, const struct playbook *pb, const struct w
             const struct pb_step *st = walk_current(&w);
             struct walkcheck c;
             struct walkcheck_target tg = {
-                .o = &b->o, .secret = b->secret, .backend_port = backend_port,
+                .o = &b->o, .secret = b->secret, .backend_port = wo->backend_port,
                 .server_fqdn = names->server_fqdn,
                 .fallback_tls = b->t.has_tls ? &b->t.tls : NULL };
+            retest_credentials(&tg, wo, b->retest_secret);
             fflush(b->out);
             walkcheck_start(&c, b->l, st->kind == PB_RETEST ? PBC_LOGIN : st->check, &tg);
             walkcheck_wait(b->l, &c);
@@ -276,7 +317,7 @@ static void record(struct batch *b)
     json_decref(j);
 }
 
-static int batch_main(struct batch *b, const char *id, unsigned backend_port)
+static int batch_main(struct batch *b, const char *id, const struct walkcmd_opts *wo)
 {
     struct playbook_set set;
     char warn[2048], err[600];
@@ -324,7 +365,7 @@ static int batch_main(struct batch *b, const char *id, unsigned backend_port)
         put(b->err, "mailscope walkthrough: ", err);
         goto out;
     }
-    rc = walk_batch(b, pb, &names, backend_port);
+    rc = walk_batch(b, pb, &names, wo);
     if (b->o.record)
         record(b);
 out:
@@ -340,7 +381,7 @@ static int usage_error(FILE *err, const char *msg)
 {
     put(err, "mailscope walkthrough: ", msg);
     fputs("usage: mailscope walkthrough --list | --check FILE... | ID|auto URL [OPTIONS] "
-          "[--batch] [--backend-port N]\n", err);
+          "[--batch] [--backend-port N] [--retest-auth MECH] [--retest-password-env VAR]\n", err);
     return 3;
 }
 
@@ -360,17 +401,16 @@ int walkcmd_main(int argc, char **argv, walkcmd_console_fn console, FILE *out, F
     if (argc < 3 || argv[1][0] == '-')
         return usage_error(err, "give a playbook ID (or auto) and a URL");
     const char *id = argv[1];
-    int batch = 0;
-    unsigned backend_port = 0;
+    struct walkcmd_opts wo;
     char msg[600];
     /* argv[1] (the id) gives way to the command name, for the options parser */
     argv[1] = argv[0];
-    argc = walkcmd_own_options(argc - 1, argv + 1, &batch, &backend_port, msg, sizeof msg);
+    argc = walkcmd_own_options(argc - 1, argv + 1, &wo, msg, sizeof msg);
     argv++;
     if (argc < 0)
         return usage_error(err, msg);
-    if (!batch && console && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
-        return console(argc, argv, id, backend_port);
+    if (!wo.batch && console && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return console(argc, argv, id, &wo);
     static struct batch b;
     memset(&b, 0, sizeof b);
     b.out = out;
@@ -393,7 +433,13 @@ int walkcmd_main(int argc, char **argv, walkcmd_console_fn console, FILE *out, F
         if (!b.secret)
             return usage_error(err, msg);
     }
-    rc = batch_main(&b, id, backend_port);
+    if (wo.retest_password_env &&
+        !(b.retest_secret = secret_from_env(wo.retest_password_env, msg, sizeof msg))) {
+        secret_free(b.secret);
+        return usage_error(err, msg);
+    }
+    rc = batch_main(&b, id, &wo);
     secret_free(b.secret);
+    secret_free(b.retest_secret);
     return rc;
 }

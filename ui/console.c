@@ -24,6 +24,7 @@
 #include "sasl.h"
 #include "secret.h"
 #include "theme.h"
+#include "walkcmd.h"
 
 static struct console *the_console;   /* readline's callbacks carry no argument */
 static int signal_fd = -1;
@@ -632,10 +633,18 @@ static struct console con;
 
 /* mailscope walkthrough ID URL on a terminal: the console, which runs the
  * plan to its end and then starts playbook ID. */
-int console_walkthrough(int argc, char **argv, const char *id, unsigned backend_port)
+int console_walkthrough(int argc, char **argv, const char *id, const struct walkcmd_opts *wo)
 {
+    char err[300];
     snprintf(con.wk.pending_id, sizeof con.wk.pending_id, "%s", id);
-    con.wk.backend_port = backend_port;
+    con.wk.backend_port = wo->backend_port;
+    con.wk.retest_auth_set = wo->retest_auth_set;
+    con.wk.retest_auth = wo->retest_auth;
+    if (wo->retest_password_env &&
+        !(con.wk.retest_secret = secret_from_env(wo->retest_password_env, err, sizeof err))) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     return console_main(argc, argv);
 }
 

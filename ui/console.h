@@ -10,6 +10,7 @@
 int console_main(int argc, char **argv);
 void console_usage(FILE *out);
 /* `mailscope walkthrough ID URL` on a terminal (walkcmd.h's console entry). */
-int console_walkthrough(int argc, char **argv, const char *id, unsigned backend_port);
+struct walkcmd_opts;
+int console_walkthrough(int argc, char **argv, const char *id, const struct walkcmd_opts *wo);
 
 #endif

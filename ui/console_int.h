@@ -41,6 +41,9 @@ struct walk_ui {
     bool checking;          /* check runs on the loop for the walk's current step */
     unsigned check_gen;
     unsigned backend_port;  /* --backend-port, 0: 1993/1995 */
+    bool retest_auth_set;   /* --retest-auth: the login check's mechanism */
+    enum session_auth retest_auth;
+    char *retest_secret;    /* --retest-password-env: its secret (wiped) */
     char pending_id[80];    /* mailscope walkthrough ID URL: start ID when the plan is done */
 };
 

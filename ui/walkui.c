@@ -10,6 +10,7 @@
 
 #include "console_int.h"
 #include "evidence.h"
+#include "secret.h"
 
 static bool load_playbooks(struct console *c)
 {
@@ -182,7 +183,10 @@ static void start_check(struct console *c)
     struct walkcheck_target tg = {
         .o = &c->o, .secret = c->secret, .backend_port = k->backend_port,
         .server_fqdn = k->w.names.server_fqdn,
-        .fallback_tls = c->have_session && c->t.has_tls ? &c->t.tls : NULL };
+        .fallback_tls = c->have_session && c->t.has_tls ? &c->t.tls : NULL,
+        .auth_set = k->retest_auth_set, .auth = k->retest_auth };
+    if (k->retest_secret)
+        tg.secret = k->retest_secret;
     walkcheck_start(&k->check, c->loop, st->kind == PB_RETEST ? PBC_LOGIN : st->check, &tg);
     k->checking = true;
     k->check_gen = k->w.gen;
@@ -233,4 +237,6 @@ void walkui_free(struct console *c)
     if (k->loaded)
         playbook_set_free(&k->set);
     k->loaded = false;
+    secret_free(k->retest_secret);
+    k->retest_secret = NULL;
 }

@@ -158,6 +158,28 @@ resolved_run_exits_zero() {
     walk_event "$work/r.json" incomplete-chain resolved
 }
 
+# The re-test logs in with other credentials when told to (after a new app
+# password, a switch to OAuth): the session fails with the old password, the
+# re-test passes with --retest-password-env.
+retest_with_new_credentials() {
+    BAD=wrong-password "$MS_BIN" walkthrough gmail-app-password \
+        "imaps://alice@$MS_DOVECOT_HOST:$MS_OPEN_IMAPS_PORT" --password-env BAD \
+        --retest-password-env PW --retest-auth plain "${trust[@]}" --batch \
+        > "$work/out" 2> "$work/walk.err" <<< $'no\nyes\ndone created one'
+    expect_rc $? 0
+    expect_in "$work/out" "The session: FAILED"
+    expect_in "$work/out" "      https://myaccount.google.com/apppasswords"
+    expect_in "$work/out" "-> passed: login as alice succeeded"
+    expect_not_in "$work/out" "$MS_TEST_PASSWORD"
+    "$MS_BIN" walkthrough gmail-app-password imap://127.0.0.1:1 --retest-auth nonsense \
+        < /dev/null > "$work/out" 2> "$work/e.txt"
+    expect_rc $? 3
+    expect_in "$work/e.txt" "--retest-auth takes a mechanism"
+    "$MS_BIN" walkthrough gmail-app-password imap://127.0.0.1:1 --retest-password-env UNSET_VAR_X \
+        < /dev/null > "$work/out" 2> "$work/e.txt"
+    expect_rc $? 3
+}
+
 # Without a failure there is nothing for auto to follow; unknown names,
 # usage errors: exit 3 with a message.
 usage_and_unknown_playbooks() {
@@ -209,6 +231,7 @@ run founding_case_unresolved_with_steps_recorded
 run end_of_input_stops
 run dovecot_cleartext_with_real_checks
 run resolved_run_exits_zero
+run retest_with_new_credentials
 run usage_and_unknown_playbooks
 run list_and_check
 
