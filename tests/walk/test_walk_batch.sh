@@ -44,7 +44,7 @@ walk_event() {
 # scripted SCENARIO: start the scripted server with the test chain; sets $port.
 scripted() {
     local out=$work/scripted.$RANDOM
-    "$MS_SCRIPTED_SERVER" --cert "$MS_CERTS/chain.pem" --key "$MS_CERTS/leaf.key" \
+    "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" --key "$MS_CERTS/leaf.key" \
         "$MS_SCENARIOS/$1" > "$out" 2> "$out.err" &
     pids+=($!)
     for _ in $(seq 50); do
