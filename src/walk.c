@@ -147,8 +147,10 @@ void walk_start(struct walk *w, const struct playbook *pb, const struct walk_nam
     w->names = *names;
     point_evidence(w);
     w->status = WALK_RUNNING;
-    char msg[400];
-    snprintf(msg, sizeof msg, "walkthrough %s started: %s", pb->id, pb->title);
+    char msg[600];
+    char *title = walk_fill(w, pb->title);
+    snprintf(msg, sizeof msg, "walkthrough %s started: %s", pb->id, title ? title : "");
+    free(title);
     record(w, -1, "started", msg);
     w->cur = pb->n_steps ? 0 : PB_END;
     show(w);

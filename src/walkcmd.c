@@ -267,7 +267,9 @@ static int walk_batch(struct batch *b, const struct playbook *pb, const struct w
     struct walk w;
     walk_start(&w, pb, names, &b->t);
     fprintf(b->out, "\nWalkthrough %s: ", pb->id);
-    put(b->out, "", pb->title);
+    char *title = walk_fill(&w, pb->title);
+    put(b->out, "", title);
+    free(title);
     if (pb->intro) {
         char *x = walk_fill(&w, pb->intro);
         put(b->out, "  ", x);

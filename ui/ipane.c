@@ -263,11 +263,12 @@ static void walk_tab(struct ipane *ip)
     if (!w) {
         tv_addf(&ip->tv, ROLE_DIM, "No walkthrough yet. After a failed step, /walkthrough starts "
                 "the playbook for the diagnosis; /walkthrough ID starts one by name.");
-        if (ip->walk_names && *ip->walk_names)
-            tv_addf(&ip->tv, ROLE_DIM, "Playbooks: %s", ip->walk_names);
+        tv_addf(&ip->tv, ROLE_DIM, "mailscope walkthrough --list names the playbooks.");
         return;
     }
-    tv_addf(&ip->tv, ROLE_TITLE, "%s: %s", w->pb->id, w->pb->title);
+    char *title = walk_fill(w, w->pb->title);
+    tv_addf(&ip->tv, ROLE_TITLE, "%s: %s", w->pb->id, title ? title : "");
+    free(title);
     if (w->pb->intro) {
         char *x = walk_fill(w, w->pb->intro);
         tv_addf(&ip->tv, ROLE_DIM, "%s", x ? x : "");

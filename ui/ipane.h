@@ -32,7 +32,6 @@ struct ipane {
     /* the Walkthrough tab: set by the console before each paint */
     const struct walk *walk;        /* NULL: none started */
     bool walk_checking;             /* its current check is running */
-    const char *walk_names;         /* the playbook ids, for the empty tab */
     unsigned built_walk_gen;
     bool built_walk_checking;
     const struct walk *built_walk;

@@ -29,7 +29,7 @@ expect_not_in() {
     grep -qF -- "$2" "$1" && fail "$1 has what it must not: $2"
 }
 expect_rc() {   # expect_rc GOT WANT
-    [[ $1 == "$2" ]] || fail "exit status $1, expected $2"
+    [[ $1 == "$2" ]] || { fail "exit status $1, expected $2"; tail -25 "$work/out" | sed 's/^/    | /'; }
 }
 # walk_event JSON REF OUTCOME [TEXT]: the recorded transcript holds that step event.
 walk_event() {
@@ -180,6 +180,36 @@ retest_with_new_credentials() {
     expect_rc $? 3
 }
 
+# The tls-versions check against Dovecot (TLS 1.2 and 1.3 accepted), and a
+# user's playbook from playbooks.d with the connect check.
+tls_versions_and_a_user_playbook() {
+    printf 'no\n' | "$MS_BIN" walkthrough tls-version \
+        "imaps://alice@$MS_DOVECOT_HOST:$MS_OPEN_IMAPS_PORT" --password-env PW "${trust[@]}" \
+        > "$work/out" 2> "$work/walk.err"
+    expect_rc $? 0
+    expect_in "$work/out" "[1] tls-version/versions  check tls-versions"
+    expect_in "$work/out" "-> passed: accepts "
+    expect_in "$work/out" "TLSv1.3"
+    mkdir -p "$HOME/.config/mailscope/playbooks.d"
+    printf '%s\n' 'playbook reach' 'title: Can {host} be reached?' 'follows: R-NET-REFUSED' \
+        'step up check connect' 'text: Connect to {host}:{port}.' 'pass: retest' 'fail: down' \
+        'step down action' 'text: Start the service.' 'command: systemctl start dovecot' \
+        'step retest retest' 'text: Log in as {user}.' \
+        > "$HOME/.config/mailscope/playbooks.d/reach.playbook"
+    "$MS_BIN" walkthrough reach "imap://alice@$MS_DOVECOT_HOST:$MS_OPEN_IMAP_PORT" \
+        --password-env PW "${trust[@]}" < /dev/null > "$work/out" 2> "$work/walk.err"
+    expect_rc $? 0
+    expect_in "$work/out" "-> passed: $MS_DOVECOT_HOST:$MS_OPEN_IMAP_PORT answers: * OK"
+    expect_in "$work/out" "Walkthrough reach: Can $MS_DOVECOT_HOST be reached?"
+    "$MS_BIN" walkthrough auto "imap://alice@127.0.0.1:1" --password-env PW \
+        < /dev/null > "$work/out" 2> "$work/walk.err"
+    expect_rc $? 2
+    expect_in "$work/out" "Playbook reach follows R-NET-REFUSED."
+    expect_in "$work/out" "-> FAILED: 127.0.0.1:1: cannot connect"
+    expect_in "$work/out" "      systemctl start dovecot"
+    rm -rf "$HOME/.config"
+}
+
 # Without a failure there is nothing for auto to follow; unknown names,
 # usage errors: exit 3 with a message.
 usage_and_unknown_playbooks() {
@@ -232,6 +262,7 @@ run end_of_input_stops
 run dovecot_cleartext_with_real_checks
 run resolved_run_exits_zero
 run retest_with_new_credentials
+run tls_versions_and_a_user_playbook
 run usage_and_unknown_playbooks
 run list_and_check
 
