@@ -224,15 +224,18 @@ static void para(FILE *f, const char *label, char *text)
     free(text);
 }
 
-static void list(FILE *f, const char *cls, char *const *items, size_t n)
+static void list(const struct export_ctx *x, FILE *f, const char *cls, char *const *items,
+                 size_t n)
 {
     if (!n)
         return;
     fprintf(f, "<ul class=\"%s\">\n", cls);
     for (size_t i = 0; i < n; i++) {
+        char *item = export_scrub(x, items[i]);     /* sanitised by the engine already */
         fputs("<li>", f);
-        esc(f, items[i]);
+        esc(f, item);
         fputs("</li>\n", f);
+        free(item);
     }
     fputs("</ul>\n", f);
 }
@@ -242,21 +245,25 @@ static void hypothesis(struct hw *w, const struct export_diag *d, size_t k)
     FILE *f = w->f;
     const struct diag_hypothesis *h = &d->r.h[k];
     const struct rule *ru = h->rule;
+    char *title = export_clean(w->x, ru->title, strlen(ru->title), 300);   /* a user's rule file */
+    char *id = export_clean(w->x, ru->id, strlen(ru->id), 100);
     fprintf(f, "<h3>%zu. ", k + 1);
-    esc(f, ru->title);
+    esc(f, title);
     fputs(" <span class=\"small\">(", f);
     esc(f, h->confidence);
     fputs(", ", f);
-    esc(f, ru->id);
+    esc(f, id);
     fputs(")</span></h3>\n", f);
+    free(title);
+    free(id);
     para(f, "Explanation:", export_diag_fill(w->x, d, ru->explanation));
     para(f, "Cause:", export_diag_fill(w->x, d, ru->cause));
     if (h->n_for)
         fputs("<p><b>Evidence for:</b></p>\n", f);
-    list(f, "for", h->evidence_for, h->n_for);
+    list(w->x, f, "for", h->evidence_for, h->n_for);
     if (h->n_against)
         fputs("<p><b>Evidence against:</b></p>\n", f);
-    list(f, "against", h->evidence_against, h->n_against);
+    list(w->x, f, "against", h->evidence_against, h->n_against);
     if (ru->n_fix)
         fputs("<p><b>Fix:</b></p>\n<ol>\n", f);
     for (size_t i = 0; i < ru->n_fix; i++) {
@@ -269,7 +276,7 @@ static void hypothesis(struct hw *w, const struct export_diag *d, size_t k)
     if (ru->n_fix)
         fputs("</ol>\n", f);
     para(f, "Verify:", export_diag_fill(w->x, d, ru->verify));
-    para(f, "Source:", ru->source ? export_scrub(w->x, ru->source) : NULL);
+    para(f, "Source:", ru->source ? export_clean(w->x, ru->source, strlen(ru->source), 0) : NULL);
 }
 
 static void write_diagnosis(struct hw *w)

@@ -304,7 +304,11 @@ static void hypothesis(struct tw *w, const struct export_diag *d, size_t k)
     const struct diag_hypothesis *h = &d->r.h[k];
     const struct rule *ru = h->rule;
     char title[600];
-    snprintf(title, sizeof title, "%zu. %s (%s) [%s]", k + 1, ru->title, h->confidence, ru->id);
+    char *name = export_clean(w->x, ru->title, strlen(ru->title), 300);   /* a user's rule file */
+    char *id = export_clean(w->x, ru->id, strlen(ru->id), 100);
+    snprintf(title, sizeof title, "%zu. %s (%s) [%s]", k + 1, name, h->confidence, id);
+    free(name);
+    free(id);
     if (w->md) {
         fputs("### ", w->f);
         md_put(w->f, title);
@@ -314,10 +318,12 @@ static void hypothesis(struct tw *w, const struct export_diag *d, size_t k)
     }
     labelled(w, "Explanation:", export_diag_fill(w->x, d, ru->explanation));
     labelled(w, "Cause:", export_diag_fill(w->x, d, ru->cause));
-    for (size_t i = 0; i < h->n_for; i++)
-        prose(w, w->md ? "- for: " : "  + ", 4, h->evidence_for[i]);
-    for (size_t i = 0; i < h->n_against; i++)
-        prose(w, w->md ? "- against: " : "  - ", 4, h->evidence_against[i]);
+    for (size_t i = 0; i < h->n_for + h->n_against; i++) {
+        bool pro = i < h->n_for;
+        char *ev = export_scrub(w->x, pro ? h->evidence_for[i] : h->evidence_against[i - h->n_for]);
+        prose(w, w->md ? (pro ? "- for: " : "- against: ") : (pro ? "  + " : "  - "), 4, ev);
+        free(ev);
+    }
     if (w->md && h->n_for + h->n_against)
         fputc('\n', w->f);
     for (size_t i = 0; i < ru->n_fix; i++) {
@@ -330,7 +336,8 @@ static void hypothesis(struct tw *w, const struct export_diag *d, size_t k)
     if (w->md && ru->n_fix)
         fputc('\n', w->f);
     labelled(w, "Verify:", export_diag_fill(w->x, d, ru->verify));
-    labelled(w, "Source:", ru->source ? export_scrub(w->x, ru->source) : NULL);
+    labelled(w, "Source:", ru->source ? export_clean(w->x, ru->source, strlen(ru->source), 0)
+                                      : NULL);
     if (!w->md)
         fputc('\n', w->f);
 }

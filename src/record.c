@@ -29,8 +29,7 @@ enum record_format { REC_NONE, REC_JSON, REC_TXT, REC_MD, REC_HTML };
 static enum record_format format_of(const char *ext)
 {
     static const struct { const char *ext; enum record_format f; } map[] = {
-        { ".json", REC_JSON }, { ".txt", REC_TXT }, { ".md", REC_MD }, { ".html", REC_HTML },
-        { ".htm", REC_HTML } };
+        { ".json", REC_JSON }, { ".txt", REC_TXT }, { ".md", REC_MD }, { ".html", REC_HTML } };
     for (size_t i = 0; ext && i < sizeof map / sizeof *map; i++)
         if (!strcasecmp(ext, map[i].ext))
             return map[i].f;
