@@ -271,6 +271,38 @@ Test(record, unknown_extension_names_the_four_formats)
     rec_free(&rc);
 }
 
+/* The diagnosis fills {user} in its fixes and the URL carries it: with
+ * --redact-user both say <user>, in every format, and the report's user
+ * field too. */
+Test(record, redact_user_reaches_the_diagnosis_and_the_url)
+{
+    for (size_t f = 0; f < 4; f++) {
+        struct rec rc;
+        record_scripted(&rc, "diag-exchange-cert-bound.scn", "chain.pem", formats[f],
+                        (const char *[]){ "--password-env", "PW", "--tls=starttls", "--auth=login",
+                                          "--cafile", cert_path("root.pem"), "--servername",
+                                          "mail.test", "--redact-user", NULL }, 2);
+        cr_expect_not(contains(rc.text, rc.len, "alice"), "the user name is in %s:\n%s", rc.path,
+                      rc.text);
+        cr_expect_not(contains(rc.text, rc.len, "YWxpY2U"), "the base64 user name is in %s", rc.path);
+        if (!strcmp(formats[f], "txt")) {
+            expect_has(&rc, "Target      imap://<user>@127.0.0.1:");
+            expect_has(&rc, "C: a004 LOGIN <user> *****");
+            expect_has(&rc, "Get-CASMailbox -Identity <user> ");
+        } else if (!strcmp(formats[f], "html")) {
+            expect_has(&rc, "C: a004 LOGIN &lt;user&gt; *****");
+            expect_has(&rc, "Get-CASMailbox -Identity &lt;user&gt; ");
+        } else if (!strcmp(formats[f], "md")) {
+            expect_has(&rc, "C: a004 LOGIN <user> *****");    /* inside the fence: verbatim */
+            expect_has(&rc, "Get-CASMailbox -Identity \\<user\\> ");
+        } else {
+            expect_has(&rc, "\"user\": \"<user>\"");
+            expect_has(&rc, "a004 LOGIN <user> *****");
+        }
+        rec_free(&rc);
+    }
+}
+
 /* ---- hostile server bytes ------------------------------------------------ */
 
 static void expect_no_raw_controls(const struct rec *rc)
