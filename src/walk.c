@@ -66,38 +66,25 @@ static void record(struct walk *w, int step, const char *outcome, const char *te
         transcript_walk(w->t, ref, outcome, text ? text : "");
 }
 
-/* What a step says when it is shown: its text, commands and notes, filled. */
-static char *step_text(const struct walk *w, const struct pb_step *st)
+static void record_filled(struct walk *w, const char *outcome, const char *s)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    if (!f)
-        return NULL;
-    char *t = walk_fill(w, st->text);
-    fputs(t ? t : "", f);
-    free(t);
-    for (size_t i = 0; i < st->n_commands; i++) {
-        char *c = walk_fill(w, st->commands[i]);
-        fprintf(f, "\n%s", c ? c : "");
-        free(c);
-    }
-    for (size_t i = 0; i < st->n_notes; i++) {
-        char *n = walk_fill(w, st->notes[i]);
-        fprintf(f, "\nnote: %s", n ? n : "");
-        free(n);
-    }
-    fclose(f);
-    return out;
+    char *f = walk_fill(w, s);
+    record(w, w->cur, outcome, f ? f : "");
+    free(f);
 }
 
+/* A step when it is shown: its text, then each command and note filled in,
+ * one event each, so every export shows a command on a line of its own. */
 static void show(struct walk *w)
 {
     if (w->cur < 0)
         return;
-    char *text = step_text(w, &w->pb->steps[w->cur]);
-    record(w, w->cur, "shown", text);
-    free(text);
+    const struct pb_step *st = &w->pb->steps[w->cur];
+    record_filled(w, "shown", st->text);
+    for (size_t i = 0; i < st->n_commands; i++)
+        record_filled(w, "command", st->commands[i]);
+    for (size_t i = 0; i < st->n_notes; i++)
+        record_filled(w, "note", st->notes[i]);
 }
 
 static void finish(struct walk *w, enum walk_status st, const char *why)

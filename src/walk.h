@@ -6,10 +6,11 @@
  * the next step the playbook names for that result.
  * Every step shown, every answer, note and outcome is recorded in the
  * transcript as a TR_WALK event: ref "playbook/step" (the playbook's id
- * alone for its end), outcome "shown", "passed", "failed", "done",
- * "skipped", "answer" ("started" when it begins), and at the end "resolved", "unresolved" or
- * "stopped"; the text is the step's filled text (with its commands, one a
- * line), the check's detail, or the answer and the operator's note.
+ * alone for its start and end), outcome "shown" (the step's filled text),
+ * "command" and "note" (each of its commands and notes, filled), "passed",
+ * "failed", "done", "skipped", "answer" (the check's detail, or the answer
+ * and the operator's note), "started" when it begins and at the end
+ * "resolved", "unresolved" or "stopped".
  * The walk copies the names it fills placeholders with (host, user, server
  * FQDN...) so it outlives the evidence it was started from. */
 #ifndef MAILSCOPE_WALK_H

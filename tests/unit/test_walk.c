@@ -97,7 +97,8 @@ Test(walk, the_founding_path_resolves)
     walk_check_result(&f.w, false, "CN mail.test does not carry EX01.contoso.local");
     cr_expect(has_walk(&f.t, "demo/look", "failed", "CN mail.test"));
     cr_expect_str_eq(cur(&f), "fix");
-    cr_expect(has_walk(&f.t, "demo/fix", "shown",
+    cr_expect(has_walk(&f.t, "demo/fix", "shown", "Fix it."));
+    cr_expect(has_walk(&f.t, "demo/fix", "command",
                        "Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"));
     cr_assert_eq(walk_answer(&f.w, "done", "ran it in the shell", err, sizeof err), 0, "%s", err);
     cr_expect(has_walk(&f.t, "demo/fix", "done", "done: ran it in the shell"));

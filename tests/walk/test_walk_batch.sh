@@ -101,8 +101,9 @@ founding_case_unresolved_with_steps_recorded() {
     walk_event "$j" exchange-proxy-cert/cert-name failed "EX01.contoso.local"
     walk_event "$j" exchange-proxy-cert/backend failed "backend port 1"
     walk_event "$j" exchange-proxy-cert/settings done "X509CertificateName is mail.test"
-    walk_event "$j" exchange-proxy-cert/set-name shown \
+    walk_event "$j" exchange-proxy-cert/set-name command \
         "Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
+    walk_event "$j" exchange-proxy-cert/set-name note "Trade-off"
     walk_event "$j" exchange-proxy-cert/restart done "restarted both"
     walk_event "$j" exchange-proxy-cert/retest failed "login as alice failed"
     walk_event "$j" exchange-proxy-cert/log failed "no ErrMsg seen"
