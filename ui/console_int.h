@@ -45,6 +45,7 @@ struct walk_ui {
     enum session_auth retest_auth;
     char *retest_secret;    /* --retest-password-env: its secret (wiped) */
     char pending_id[80];    /* mailscope walkthrough ID URL: start ID when the plan is done */
+    size_t hinted;          /* transcript events looked at for a failure to offer a walk for */
 };
 
 struct console {

@@ -192,9 +192,44 @@ static void start_check(struct console *c)
     k->check_gen = k->w.gen;
 }
 
+/* A step failed and a playbook follows the diagnosis: say so once, so an
+ * operator who does not know the fix finds the way to it. */
+static void offer(struct console *c)
+{
+    struct walk_ui *k = &c->wk;
+    if (k->active || k->pending_id[0] || !c->have_session || session_busy(c->s) ||
+        c->prompt != PROMPT_NONE || c->t.n == k->hinted)
+        return;
+    if (k->hinted > c->t.n)
+        k->hinted = 0;      /* a new session */
+    bool failed = false;
+    for (size_t i = k->hinted; i < c->t.n; i++)
+        failed |= c->t.ev[i].kind == TR_OP_END && !c->t.ev[i].ok && c->t.ev[i].fail;
+    k->hinted = c->t.n;
+    if (!failed || !load_playbooks(c))
+        return;
+    struct report_target tg = target_of(c);
+    struct evidence_store st;
+    evidence_collect_live(&st, &c->t, c->s, &tg);
+    struct ruleset rs;
+    struct diag_result r;
+    char warn[512], err[400];
+    const char *rule = NULL;
+    ruleset_init(&rs);
+    rules_load_default(&rs, warn, sizeof warn);
+    diag_run(&rs, &st.e, &r);
+    const struct playbook *pb = walk_pick(&k->set, NULL, &r, &st.e, &rule, err, sizeof err);
+    if (pb && rule)
+        console_message(c, "the %s step failed: /walkthrough guides the fix (%s, playbook %s)",
+                        st.e.step[0] ? st.e.step : "last", rule, pb->id);
+    diag_result_free(&r);
+    ruleset_free(&rs);
+}
+
 void walkui_tick(struct console *c)
 {
     struct walk_ui *k = &c->wk;
+    offer(c);
     if (k->pending_id[0] && c->have_session) {
         /* mailscope walkthrough ID URL: the plan runs to its end first */
         if (c->prompt == PROMPT_NONE && !session_busy(c->s) && !plan_done(&c->plan))

@@ -354,6 +354,7 @@ walkthrough_founding_case() {
     keys F5; wait_for "TLSv1.3 established" || { kill "$pid"; return; }
     keys F5; wait_for "a003 CAPABILITY" || { kill "$pid"; return; }
     keys F5; wait_for "a004 NO LOGIN failed." || { kill "$pid"; return; }
+    wait_for "the login step failed: /walkthrough guides the fix (R-EXCH-001, playbook" || return
     line "/walkthrough"
     wait_for "walkthrough exchange-proxy-cert (it follows R-EXCH-001)" || { kill "$pid"; return; }
     wait_for "> owa (question)" || { kill "$pid"; return; }
