@@ -266,5 +266,5 @@ long rss_limit_mib(long mib)
 
 double time_slack(void)
 {
-    return MS_SLOW_FACTOR > 1 ? 15.0 : 0.0;
+    return MS_SLOW_FACTOR > 1 ? 60.0 : 0.0;
 }
