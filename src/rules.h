@@ -44,7 +44,10 @@
  *   host           is|not|matches|not-matches  the name connected to
  *   tls-version    is|not|matches|not-matches  the negotiated version ("TLSv1.2")
  *   message        matches|not-matches  mailscope's own words for the failure
- *   log            matches  a line of a loaded server log (none load in this slice)
+ *   log            matches|not-matches  a line of a loaded server log (probe --server-log,
+ *                           the console's /log: the failures' context fields, e.g.
+ *                           R="a2 NO LOGIN failed.";ErrMsg=UserDisabled); logscan links a
+ *                           log group to the rule whose decisive/for log condition holds
  * "is"/"not" compare case-insensitively. Every regex is compiled at load time.
  *
  * Placeholders in fix, verify, explanation and cause lines, filled from the evidence:

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "logscan.h"
 #include "probe.h"
 #include "rulescmd.h"
 #include "version.h"
@@ -11,8 +12,11 @@ static void usage(FILE *out)
 {
     fputs("usage: mailscope [OPTIONS] [URL]          the interactive console\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
+          "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
+    fputs("\n", out);
+    logscan_usage(out);
     fputs("\n", out);
     probe_usage(out);
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
@@ -26,6 +30,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "logscan"))
+        return logscan_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {
