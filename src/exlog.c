@@ -326,6 +326,11 @@ int exlog_next(struct exlog_reader *r, struct exlog_record *rec)
                 r->skipping = false;
                 continue;
             }
+            if (len > EXLOG_MAX_LINE) {
+                r->lineno++;
+                bad(r, r->lineno, "line longer than the limit");
+                continue;
+            }
             if (take_line(r, p, len, rec))
                 return 1;
             continue;

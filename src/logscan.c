@@ -322,7 +322,8 @@ static void scan_dir(struct logscan *ls, const char *path, int depth, each_fn *e
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n)
+        qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         char *child;
         if (asprintf(&child, "%s/%s", path, names[i]) >= 0) {
@@ -495,7 +496,8 @@ static int by_count(const void *a, const void *b)
 
 void logscan_finish(struct logscan *ls)
 {
-    qsort(ls->g, ls->n, sizeof *ls->g, by_count);
+    if (ls->n)
+        qsort(ls->g, ls->n, sizeof *ls->g, by_count);
     free(ls->slot);                 /* the order changed: the index is stale */
     ls->slot = NULL;
     ls->n_slot = 0;
