@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const col_names[EXC_COUNT] = {
@@ -66,7 +67,12 @@ int exlog_open(struct exlog_reader *r, const char *path, char *err, size_t errle
         posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
     }
-    r->cap = EXLOG_CHUNK + EXLOG_MAX_LINE;
+    /* A small file needs no 4 MiB block (logscan opens many of them). */
+    struct stat st;
+    size_t block = EXLOG_CHUNK;
+    if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < block)
+        block = (size_t)st.st_size + 4096;
+    r->cap = block + EXLOG_MAX_LINE;
     r->buf = malloc(r->cap);
     if (!r->buf) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -152,22 +158,22 @@ static void header(struct exlog_reader *r, const char *p, size_t n)
 
 /* ---- records ------------------------------------------------------------- */
 
-/* The first ',' in [p, e), or e. Fields are short: eight bytes a step
- * (the classic "has a zero byte" test on x ^ ",,,,,,,,") beats memchr's
- * set-up cost. */
-static const char *find_comma(const char *p, const char *e)
+/* The first byte c in [p, e), or e. Fields are short: eight bytes a step
+ * (the classic "has a zero byte" test on x ^ cccccccc) beats memchr's set-up
+ * cost. */
+static inline const char *find_byte(const char *p, const char *e, char c)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     while (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && e - p >= 8) {
         uint64_t x;
         memcpy(&x, p, 8);
-        x ^= ones * ',';
+        x ^= ones * (unsigned char)c;
         uint64_t z = (x - ones) & ~x & highs;
         if (z)
             return p + (__builtin_ctzll(z) >> 3);   /* little-endian: the lowest byte first */
         p += 8;
     }
-    while (p < e && *p != ',')
+    while (p < e && *p != c)
         p++;
     return p;
 }
@@ -184,8 +190,8 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
         if (p < e && *p == '"') {
             const char *q = p + 1;
             for (;;) {
-                q = memchr(q, '"', (size_t)(e - q));
-                if (!q)
+                q = find_byte(q, e, '"');
+                if (q == e)
                     return "unterminated quote";
                 if (q + 1 < e && q[1] == '"') {
                     q += 2;
@@ -201,7 +207,7 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
             f = (struct exlog_field){ p, (size_t)(e - p), false };   /* the last column */
             p = e;
         } else {
-            const char *end = find_comma(p, e);
+            const char *end = find_byte(p, e, ',');
             f = (struct exlog_field){ p, (size_t)(end - p), false };
             p = end;
         }
@@ -533,6 +539,13 @@ static bool reply_fails(const char *reply)
     return !strncasecmp(w, "BYE ", 4) && !strstr(w, "signing off");
 }
 
+/* The logout's "* BYE ... signing off." near the end of [p, e). */
+static bool signing_off(const char *p, const char *e)
+{
+    const char *from = e - p > 24 ? e - 24 : p;
+    return memmem(from, (size_t)(e - from), "signing off", 11) != NULL;
+}
+
 /* Could this raw context record a failure? Looks only at each key's start
  * (the start and after every ';'): an ErrMsg key, or an R reply whose
  * status is not OK (an [Error=...] detail only comes in a NO or -ERR). A ';' inside a quoted value only adds a false start,
@@ -553,8 +566,7 @@ static bool maybe_failure(const char *p, size_t n)
             if (v < e && *v != '+') {       /* IMAP: the word after the tag */
                 const char *sp = memchr(v, ' ', (size_t)(e - v));
                 if (sp && e - sp > 2 && !(sp[1] == 'O' && sp[2] == 'K') &&
-                    !(e - sp > 4 && !memcmp(sp + 1, "BYE", 3) &&
-                      memmem(sp, (size_t)(e - sp), "signing off", 11)))
+                    !(e - sp > 4 && !memcmp(sp + 1, "BYE", 3) && signing_off(sp, e)))
                     return true;
             }
         }
