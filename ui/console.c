@@ -402,9 +402,9 @@ static void log_command(struct console *c, const char *path)
         return;
     }
     const char *user = c->o.user ? c->o.user : c->o.url.user;
-    console_message(c, "%s: %llu failure line%s%s%s; %zu used as diagnosis evidence", path,
+    console_message(c, "%llu failure line%s%s%s in %s (%zu used as diagnosis evidence)",
                     (unsigned long long)c->ip.log.failures, c->ip.log.failures == 1 ? "" : "s",
-                    user && *user ? " of " : "", user && *user ? user : "", c->ip.log.n);
+                    user && *user ? " of " : "", user && *user ? user : "", path, c->ip.log.n);
     tab_command(c, TAB_DIAGNOSIS);
 }
 

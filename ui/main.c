@@ -4,6 +4,7 @@
 
 #include "console.h"
 #include "logscan.h"
+#include "logview.h"
 #include "probe.h"
 #include "rulescmd.h"
 #include "version.h"
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "logscan"))
-        return logscan_main(argc - 1, argv + 1);
+        return logview_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {
