@@ -48,6 +48,9 @@
  *                           the console's /log: the failures' context fields, e.g.
  *                           R="a2 NO LOGIN failed.";ErrMsg=UserDisabled); logscan links a
  *                           log group to the rule whose decisive/for log condition holds
+ *   port           is|not   the port connected to (993, 143, ...)
+ *   elapsed-ms     over|under  how long the failing step took, in milliseconds
+ *                           (never holds when no step failed)
  * "is"/"not" compare case-insensitively. Every regex is compiled at load time.
  *
  * Placeholders in fix, verify, explanation and cause lines, filled from the evidence:
@@ -56,7 +59,10 @@
  * An unknown placeholder is a load error.
  *
  * Bounds: RULES_MAX_LINE per line, RULES_MAX_FIX fix steps, RULES_MAX_COND
- * conditions a rule, RULES_MAX_RULES rules a set, RULES_MAX_FILE bytes a file.
+ * conditions a rule, RULES_MAX_RULES rules a set, RULES_MAX_FILE bytes a file;
+ * a regular expression at most RULES_MAX_REGEX bytes with at most
+ * RULES_MAX_REPEATS repetitions, none repeated again, counts up to
+ * RULES_MAX_REPEAT (glibc's regcomp would otherwise grow without bound).
  * The loader refuses the whole file on the first error, with
  * "file:line: what is wrong", and never reads past the buffer it is given. */
 #ifndef MAILSCOPE_RULES_H
@@ -72,15 +78,18 @@
 #define RULES_MAX_RULES 512
 #define RULES_MAX_FILE (1024 * 1024)
 #define RULES_MAX_TEXT 4096          /* a joined field (explanation, cause, ...) */
+#define RULES_MAX_REGEX 512          /* bytes of one regular expression */
+#define RULES_MAX_REPEAT 32          /* the largest count in {n,m} */
+#define RULES_MAX_REPEATS 32         /* repetition operators in one expression */
 
 enum rule_fact {
     RF_FAILURE, RF_STEP, RF_REPLY, RF_LINE, RF_GREETING, RF_CODE, RF_CAPS_BEFORE,
     RF_CAPS_AFTER, RF_CAPS, RF_FAMILY, RF_FAMILY_VERSION, RF_CERT_PROBLEM,
     RF_CERT_COVERS_SERVER, RF_CERT_SEEN, RF_SECURE, RF_USER, RF_HOST, RF_TLS_VERSION,
-    RF_MESSAGE, RF_LOG, RF_COUNT
+    RF_MESSAGE, RF_LOG, RF_PORT, RF_ELAPSED_MS, RF_COUNT
 };
 
-enum rule_op { RO_IS, RO_NOT, RO_MATCHES, RO_NOT_MATCHES, RO_HAS, RO_LACKS };
+enum rule_op { RO_IS, RO_NOT, RO_MATCHES, RO_NOT_MATCHES, RO_HAS, RO_LACKS, RO_OVER, RO_UNDER };
 
 enum rule_kind { RK_REQUIRE, RK_FOR, RK_AGAINST, RK_DECISIVE };
 

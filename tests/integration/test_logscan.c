@@ -161,7 +161,7 @@ static json_t *group_of(json_t *report, const struct want *w)
 static void make_tree(char *root, size_t rootlen, char (*expect)[400], size_t *n_expect)
 {
     snprintf(root, rootlen, "%s/Logging", dir);
-    char p[400], e[400];
+    char p[600], e[600];
     mkdir(root, 0700);
     snprintf(p, sizeof p, "%s/Imap4", root);
     mkdir(p, 0700);
@@ -178,7 +178,7 @@ static void make_tree(char *root, size_t rootlen, char (*expect)[400], size_t *n
                                                   "1500", "--expect", e, NULL }
                              : (const char *[]){ "--seed", files[i].seed, "--sessions", "1500",
                                                   "--expect", e, NULL });
-        snprintf(expect[(*n_expect)++], 400, "%s", e);
+        snprintf(expect[(*n_expect)++], 400, "%.399s", e);
     }
     /* Not a log: skipped in a directory walk. */
     snprintf(p, sizeof p, "%s/Imap4/readme.txt", root);

@@ -17,6 +17,8 @@ struct spec {
     const char *log;        /* one server-log line (a context field) */
     char covers;            /* 'y', 'n' or 0 (unknown) */
     bool secure;
+    unsigned port;
+    long elapsed;           /* ms; 0: unknown */
 };
 
 struct built {
@@ -60,6 +62,8 @@ static void build(struct built *b, const struct spec *s)
         e->log_lines = b->log;
         e->n_log_lines = 1;
     }
+    e->port = s->port;
+    e->elapsed_ms = s->elapsed ? s->elapsed : -1;
 }
 
 static struct ruleset rs;
@@ -121,7 +125,6 @@ static const struct { const char *id; struct spec pos, near; } cases[] = {
       EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyNotAuthenticated") },
     { "R-EXCH-016", EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:FailClientAccessRules"),
       EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:LogonDenied") },
-    { "R-EXCH-015", EXLOGIN(.log = "ErrMsg=LogonFailed:UnsupportedLoginFormat1"), EXLOGIN() },
     { "R-EXCH-007",
       { .failure = "auth", .step = "login", .family = "exchange",
         .reply = "a002 BAD Command Argument Error. 11" },
@@ -234,6 +237,30 @@ static const struct { const char *id; struct spec pos, near; } cases[] = {
       { .failure = "tls", .line = "TLS 1.2 is supported" } },
     { "R-DOV-006", { .failure = "closed", .line = "* BYE Disconnected for inactivity." },
       { .failure = "closed", .line = "* BYE Disconnected." } },
+    { "R-DOV-005", { .failure = "protocol", .reply = "a003 NO [SERVERBUG] Internal error occurred." },
+      { .failure = "protocol", .reply = "a003 NO [UNAVAILABLE] Internal error occurred." } },
+    { "R-DOV-005B", { .failure = "protocol", .reply = "a003 NO [LIMIT] Too many messages." },
+      { .failure = "auth", .reply = "a002 NO [LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)" } },
+    { "R-GMAIL-005", { .failure = "auth", .reply = "a002 NO [ALERT] Too many simultaneous connections. (Failure)" },
+      { .failure = "auth", .reply = "a002 NO [ALERT] Too many login attempts. (Failure)" } },
+    { "R-EXCH-006", { .failure = "protocol", .step = "select", .family = "exchange",
+                      .reply = "a003 BAD Command received in Invalid state." },
+      { .failure = "protocol", .step = "starttls", .family = "exchange",
+        .reply = "a003 BAD Command received in Invalid state." } },
+    { "R-EXCH-010", { .failure = "protocol", .reply = "a005 NO Mailbox has been deleted or moved." },
+      { .failure = "protocol", .reply = "a005 NO Mailbox does not exist." } },
+    { "R-EXCH-015", EXLOGIN(.user = "CONTOSO\\alice\\sales"), EXLOGIN(.user = "CONTOSO\\alice") },
+    { "R-EXCH-020", { .failure = "tls", .family = "exchange", .message = "TLS handshake failed: unsupported protocol" },
+      { .failure = "tls", .family = "exchange", .version = "Online",
+        .message = "TLS handshake failed: unsupported protocol" } },
+    { "R-CERT-005", { .failure = "cert", .problem = "weak-signature" },
+      { .failure = "cert", .problem = "expires-soon" } },
+    { "R-CERT-005B", { .failure = "cert", .problem = "weak-key" },
+      { .failure = "cert", .problem = "weak-signature" } },
+    { "R-CERT-007", { .failure = "tls", .port = 143, .message = "TLS handshake failed: wrong version number" },
+      { .failure = "tls", .port = 143, .message = "TLS handshake failed: certificate verify failed" } },
+    { "R-CERT-007B", { .failure = "timeout", .step = "greeting", .port = 993 },
+      { .failure = "timeout", .step = "greeting", .port = 993, .secure = true } },
 };
 
 #define N_CASES (sizeof cases / sizeof *cases)
@@ -534,23 +561,24 @@ Test(diag, clear_text_lines_are_labelled, .init = load, .fini = unload)
  * rule certain and first, on the same bare "NO LOGIN failed." */
 Test(diag, log_errmsg_makes_its_rule_certain, .init = load, .fini = unload)
 {
-    static const struct { const char *log, *id; } t[] = {
-        { "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02:1993:SSL;ErrMsg=ProxyNotAuthenticated", "R-EXCH-001" },
-        { "R=\"z NO [Error=ProxyNotAuthenticated Proxy=ex02:1993:SSL] LOGIN failed.\"", "R-EXCH-001" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=UserDisabled", "R-EXCH-004" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:WellKnownAccount", "R-EXCH-014" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:LogonDenied", "R-EXCH-013" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoADRecipient", "R-EXCH-013" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyFailed", "R-EXCH-017" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoProxyConnection", "R-EXCH-017" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoBackendFound", "R-EXCH-017" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:FailClientAccessRules", "R-EXCH-016" },
-        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:UnsupportedLoginFormat2", "R-EXCH-015" },
+    static const struct { const char *log, *id, *user; } t[] = {
+        { "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02:1993:SSL;ErrMsg=ProxyNotAuthenticated", "R-EXCH-001", NULL },
+        { "R=\"z NO [Error=ProxyNotAuthenticated Proxy=ex02:1993:SSL] LOGIN failed.\"", "R-EXCH-001", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=UserDisabled", "R-EXCH-004", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:WellKnownAccount", "R-EXCH-014", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:LogonDenied", "R-EXCH-013", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoADRecipient", "R-EXCH-013", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyFailed", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoProxyConnection", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoBackendFound", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:FailClientAccessRules", "R-EXCH-016", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:UnsupportedLoginFormat2", "R-EXCH-015",
+          "CONTOSO\\alice\\sales" },
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         struct built b;
         struct diag_result r;
-        build(&b, &(struct spec)EXLOGIN(.log = t[i].log));
+        build(&b, &(struct spec)EXLOGIN(.log = t[i].log, .user = t[i].user));
         diag_run(&rs, &b.e, &r);
         cr_assert_geq(r.n, 1, "%s", t[i].log);
         cr_expect_str_eq(r.h[0].rule->id, t[i].id, "%s", t[i].log);
@@ -574,4 +602,49 @@ Test(diag, log_without_errmsg_changes_nothing, .init = load, .fini = unload)
     for (size_t k = 0; k < r.n; k++)
         cr_expect_str_neq(r.h[k].confidence, "certain", "%s", r.h[k].rule->id);
     diag_result_free(&r);
+}
+Test(diag, dovecot_delay_counts_for_a_refused_password, .init = load, .fini = unload)
+{
+    struct built b;
+    struct diag_result r;
+    struct spec quick = { .failure = "auth", .step = "login", .family = "dovecot",
+                          .reply = "a002 NO [AUTHENTICATIONFAILED] Authentication failed.",
+                          .elapsed = 40 };
+    struct spec slow = quick;
+    slow.elapsed = 2010;
+    build(&b, &quick);
+    diag_run(&rs, &b.e, &r);
+    const struct diag_hypothesis *h = find(&r, "R-DOV-002");
+    cr_assert(h);
+    int quick_score = h->score;
+    diag_result_free(&r);
+    build(&b, &slow);
+    diag_run(&rs, &b.e, &r);
+    h = find(&r, "R-DOV-002");
+    cr_assert(h);
+    cr_expect_eq(h->score, quick_score + 1, "a two-second refusal counts for the password rule");
+    bool said = false;
+    for (size_t i = 0; i < h->n_for; i++)
+        said |= strstr(h->evidence_for[i], "took 2010 ms") != NULL;
+    cr_expect(said, "the evidence names the delay");
+    diag_result_free(&r);
+}
+
+Test(rules, port_and_elapsed_take_numbers)
+{
+    static const char *bad[] = {
+        "rule X\ntitle: t\nrequire port is https\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire elapsed-ms over 2s\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire elapsed-ms is 20\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire port over 20\nexplanation: e\nfix: f\nend\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct ruleset set;
+        char err[256] = "";
+        ruleset_init(&set);
+        cr_expect_lt(rules_parse(&set, "t.rules", bad[i], strlen(bad[i]), err, sizeof err), 0,
+                     "accepted: %s", bad[i]);
+        cr_expect(strstr(err, "t.rules:3:") != NULL, "error names the line: %s", err);
+        ruleset_free(&set);
+    }
 }
