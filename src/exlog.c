@@ -8,6 +8,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+bool exlog_scalar;
 
 static const char *const col_names[EXC_COUNT] = {
     "dateTime", "sessionId", "seqNumber", "sIp", "cIp", "user", "duration", "rqsize",
@@ -163,6 +168,17 @@ static void header(struct exlog_reader *r, const char *p, size_t n)
  * cost. */
 static inline const char *find_byte(const char *p, const char *e, char c)
 {
+#if defined(__SSE2__) && !defined(EXLOG_NO_SIMD)
+    /* sixteen at a time where the machine has SSE2 (every x86-64) */
+    const __m128i cc = _mm_set1_epi8(c);
+    while (e - p >= 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), cc));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     while (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && e - p >= 8) {
         uint64_t x;
@@ -185,6 +201,37 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
     const char *p = line, *e = line + len;
     size_t fi = 0;
     unsigned seen = 0;
+#if defined(__SSE2__) && !defined(EXLOG_NO_SIMD)
+    /* The fields before the first quote (most of them: Exchange quotes
+     * little but the context) are cut at each comma found sixteen bytes at a
+     * time, without a loop per field; from the first quote on, or for the
+     * last column, the byte-wise walk below takes over. Same result. */
+    const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+    for (const char *b = line; !exlog_scalar && e - b >= 16 && fi + 1 < r->n_map; b += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
+        unsigned cm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma));
+        unsigned qm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+        if (qm)
+            cm &= (qm & -qm) - 1;           /* only the commas before the quote */
+        for (; cm && fi + 1 < r->n_map; cm &= cm - 1) {
+            const char *c = b + __builtin_ctz(cm);
+            if (r->map[fi] >= 0) {
+                rec->col[r->map[fi]] = (struct exlog_field){ p, (size_t)(c - p), false };
+                seen |= 1u << r->map[fi];
+            }
+            fi++;
+            p = c + 1;
+        }
+        if (qm || cm)
+            break;
+    }
+    if (p == e && fi > 0) {                 /* the line ended with a comma */
+        if (fi >= r->n_map)
+            return "more fields than the #Fields header names";
+        fi++;
+        goto counted;
+    }
+#endif
     for (;;) {
         struct exlog_field f;
         if (p < e && *p == '"') {
@@ -228,6 +275,9 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
             break;
         }
     }
+#if defined(__SSE2__) && !defined(EXLOG_NO_SIMD)
+counted:
+#endif
     if (fi < r->n_map)
         return "fewer fields than the #Fields header names";
     for (int k = 0; seen != (1u << EXC_COUNT) - 1 && k < EXC_COUNT; k++)

@@ -118,6 +118,10 @@ struct exlog_failure {
 bool exlog_failure(const struct exlog_record *rec, struct exlog_failure *f, char *ctxbuf,
                    size_t ctxlen);
 
+/* Tests and the fuzz target set this to check that the vector path gives
+ * what the byte-wise walk gives. */
+extern bool exlog_scalar;
+
 const char *exlog_proto_name(enum exlog_proto p);
 const char *exlog_col_name(enum exlog_col c);
 

@@ -4,6 +4,8 @@
  * and malformed-line reports. Each record's fields must lie inside its line
  * (memory) and unquote within bounds; every context is walked key by key
  * and asked for its failure, whose strings must be terminated in bounds.
+ * The memory read is done once more byte by byte (exlog_scalar), which must
+ * agree with the vector path.
  * Input: the log's bytes as they are. */
 #include <stdint.h>
 #include <string.h>
@@ -72,11 +74,18 @@ static void read_all(struct exlog_reader *r, const uint8_t *data, size_t size, b
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *copy = fuzz_dup(data, size);
-    struct fuzz_log a = { 0 }, b = { 0 };
+    struct fuzz_log a = { 0 }, b = { 0 }, s = { 0 };
     struct exlog_reader r;
     exlog_open_mem(&r, copy, size, EXLOG_UNKNOWN);
     read_all(&r, copy, size, true, &a);
     exlog_close(&r);
+    exlog_scalar = true;
+    exlog_open_mem(&r, copy, size, EXLOG_UNKNOWN);
+    read_all(&r, copy, size, true, &s);
+    exlog_close(&r);
+    exlog_scalar = false;
+    FUZZ_CHECK(log_equal(&a, &s));
+    log_free(&s);
 
     int fd = memfd_create("exlog", 0);
     FUZZ_CHECK(fd >= 0);

@@ -220,3 +220,44 @@ Test(exlog, file_blocks_and_overlong_lines)
     cr_expect_eq(exlog_open(&r, path, err, sizeof err), -1);
     cr_expect(strstr(err, "No such file"), "%s", err);
 }
+
+/* The vector path (sixteen bytes at a time up to the first quote) and the
+ * byte-wise walk cut every line the same way. */
+Test(exlog, vector_and_bytewise_agree)
+{
+    const char *t = FIELDS
+        "2026-11-27T07:30:46.994Z,0000000000000003,2,10.0.0.5:143,192.168.1.20:32258,alice,1,2,3,"
+        "login,alice *****,\"R=\"\"a2 NO LOGIN failed.\"\";ErrMsg=UserDisabled\"\n"
+        "aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbb,c,d,e,f,g,h,i,j,\"k, with \"\"comma\"\"\",l\n"
+        "a,b,c,d,e,f,g,h,i,j,k,lllllllllllllllllllllllllllll,more,commas\n"
+        "a,b,c,d,e,f,g,h,i,j,k,\n"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,b,c,d,e,f,g,h,i,j,k,l,\n"
+        "a,b,c,d,e,f,g,h,i,j,k,\"l\",,,,,,,,,,,,,,,,,,,,,\n"
+        "a,b,c,d,e,f,g,h,i,j,k\n"
+        "a\"b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t\n";
+    char a[16][12][256], b[16][12][256];
+    uint64_t la[16], lb[16];
+    size_t na = 0, nb = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        exlog_scalar = pass == 1;
+        struct exlog_reader r;
+        struct exlog_record rec;
+        exlog_open_mem(&r, t, strlen(t), EXLOG_UNKNOWN);
+        size_t *n = pass ? &nb : &na;
+        while (exlog_next(&r, &rec) == 1 && *n < 16) {
+            for (int c = 0; c < EXC_COUNT; c++)
+                exlog_unquote(&rec.col[c], (pass ? b : a)[*n][c], 256);
+            (pass ? lb : la)[*n] = rec.lineno;
+            (*n)++;
+        }
+        exlog_close(&r);
+    }
+    exlog_scalar = false;
+    cr_assert_eq(na, nb);
+    cr_expect_eq(na, 6, "lines 2 to 6 and 9 are records (7: too many fields, 8: too few)");
+    for (size_t i = 0; i < na; i++) {
+        cr_expect_eq(la[i], lb[i]);
+        for (int c = 0; c < EXC_COUNT; c++)
+            cr_expect_str_eq(a[i][c], b[i][c], "line %llu column %d", (unsigned long long)la[i], c);
+    }
+}
