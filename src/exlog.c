@@ -678,3 +678,40 @@ bool exlog_failure(const struct exlog_record *rec, struct exlog_failure *f, char
         return false;
     return true;
 }
+
+void exlog_failure_context(const struct exlog_failure *f, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    size_t o = 0;
+    out[0] = 0;
+#define PUT(str)                                                                         \
+    do {                                                                                 \
+        for (const char *q_ = (str); *q_ && o + 1 < outlen; q_++)                        \
+            out[o++] = *q_;                                                              \
+        out[o] = 0;                                                                      \
+    } while (0)
+    if (f->reply[0]) {
+        PUT("R=\"");
+        for (const char *q = f->reply; *q && o + 2 < outlen; q++) {
+            if (*q == '"')
+                out[o++] = '"';
+            out[o++] = *q;
+        }
+        out[o] = 0;
+        PUT("\"");
+    }
+    if (f->proxy[0]) {
+        PUT(o ? ";Msg=Proxy:" : "Msg=Proxy:");
+        PUT(f->proxy);
+    }
+    if (f->errmsg[0]) {
+        PUT(o ? ";ErrMsg=" : "ErrMsg=");
+        PUT(f->errmsg);
+    }
+    if (f->excpt[0]) {
+        PUT(o ? ";Excpt=" : "Excpt=");
+        PUT(f->excpt);
+    }
+#undef PUT
+}

@@ -122,6 +122,11 @@ bool exlog_failure(const struct exlog_record *rec, struct exlog_failure *f, char
  * what the byte-wise walk gives. */
 extern bool exlog_scalar;
 
+/* The failure in the context's own syntax, bounded (outlen bytes):
+ * R="reply";Msg=Proxy:target;ErrMsg=X;Excpt=Y (the keys that are set).
+ * What the rules' "log" conditions read, without a long context's bulk. */
+void exlog_failure_context(const struct exlog_failure *f, char *out, size_t outlen);
+
 const char *exlog_proto_name(enum exlog_proto p);
 const char *exlog_col_name(enum exlog_col c);
 

@@ -157,7 +157,7 @@ static char *field_dup(const struct exlog_field *f, size_t max)
 }
 
 static void add_failure(struct logscan *ls, struct logscan_file *lf, const struct exlog_record *rec,
-                        const struct exlog_failure *fl, const char *ctx)
+                        const struct exlog_failure *fl)
 {
     char user[256], cip[128], client[128], sip[128], when[40];
     exlog_unquote(&rec->col[EXC_USER], user, sizeof user);
@@ -175,7 +175,9 @@ static void add_failure(struct logscan *ls, struct logscan_file *lf, const struc
         g->source = fl->source;
         g->reply = strdup(fl->reply);
         g->command = field_dup(&rec->col[EXC_COMMAND], 64);
-        g->context = strdup(ctx);
+        char c[1200];
+        exlog_failure_context(fl, c, sizeof c);
+        g->context = strdup(c);
     }
     g->count++;
     g->protos |= 1u << rec->proto;
@@ -190,7 +192,7 @@ static void add_failure(struct logscan *ls, struct logscan_file *lf, const struc
     if (g->n_samples < LOGSCAN_SAMPLES) {
         struct logscan_sample *s = &g->sample[g->n_samples];
         s->file = strdup(lf->path);
-        s->text = strndup(rec->line, rec->len > 4096 ? 4096 : rec->len);
+        s->text = strndup(rec->line, rec->len > LOGSCAN_SAMPLE_MAX ? LOGSCAN_SAMPLE_MAX : rec->len);
         s->line = rec->lineno;
         if (s->file && s->text)
             g->n_samples++;
@@ -253,7 +255,7 @@ static void scan_file(struct logscan *ls, const char *path)
     while ((rc = exlog_next(&r, &rec)) == 1)
         if (exlog_failure(&rec, &fl, ctx, CTX_MAX)) {
             f->failures++;
-            add_failure(ls, f, &rec, &fl, ctx);
+            add_failure(ls, f, &rec, &fl);
         }
     if (rc < 0) {
         snprintf(err, sizeof err, "%s: read error: %s", path, strerror(r.read_errno));
@@ -886,7 +888,9 @@ static void evidence_file(void *arg, const char *path)
         le->failures++;
         if (fl.proxy[0])
             snprintf(le->server, sizeof le->server, "%.*s", (int)strcspn(fl.proxy, ":,"), fl.proxy);
-        char *line = strdup(ctx);
+        char c[1200];
+        exlog_failure_context(&fl, c, sizeof c);
+        char *line = strdup(c);
         if (!line)
             continue;
         if (le->n == LOGSCAN_EVIDENCE_MAX) {     /* keep the latest */

@@ -23,7 +23,8 @@
 #include "exlog.h"
 #include "rules.h"
 
-#define LOGSCAN_MAX_GROUPS 100000
+#define LOGSCAN_MAX_GROUPS 50000
+#define LOGSCAN_SAMPLE_MAX 1000      /* bytes of a sample line kept */
 #define LOGSCAN_SAMPLES 3            /* sample lines kept a group */
 #define LOGSCAN_MAX_SET 4            /* distinct servers / proxy targets kept a group */
 #define LOGSCAN_MAX_DEPTH 16         /* directory levels */
@@ -38,7 +39,8 @@ struct logscan_sample {
 struct logscan_group {
     char *error, *user, *client;     /* the key (client: the address without the port) */
     const char *source;              /* "ErrMsg", "Error", "reply" */
-    char *reply, *command, *context; /* of the first occurrence (context unquoted) */
+    char *reply, *command, *context; /* of the first occurrence (context: its failure
+                                      * keys, exlog_failure_context) */
     unsigned protos;                 /* 1 << enum exlog_proto */
     char *servers[LOGSCAN_MAX_SET], *proxies[LOGSCAN_MAX_SET];
     size_t n_servers, n_proxies;
@@ -99,8 +101,8 @@ void logscan_usage(FILE *out);
 /* mailscope logscan without --tui (argv[0] is "logscan"). */
 int logscan_main(int argc, char **argv);
 
-/* For a live diagnosis: the failure lines (unquoted context, prefixed by
- * "user=... cIp=... ") of the log at path (a file or a directory), only
+/* For a live diagnosis: the failure lines (each failure in the context's
+ * syntax, exlog_failure_context) of the log at path (a file or a directory), only
  * those of user when user is not empty (compared without case, also as
  * the part before '@' or after '\'), of the session's protocol when the log
  * names one, at most LOGSCAN_EVIDENCE_MAX (the latest). */

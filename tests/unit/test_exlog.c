@@ -145,6 +145,13 @@ Test(exlog, failures_and_what_they_say)
     cr_expect_str_eq(f.source, "ErrMsg");
     cr_expect_str_eq(f.proxy, "ex02.contoso.local:1993:SSL");
     cr_expect_str_eq(f.reply, "a2 NO LOGIN failed.");
+    char c[256];
+    exlog_failure_context(&f, c, sizeof c);
+    cr_expect_str_eq(c, "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02.contoso.local:1993:SSL;"
+                        "ErrMsg=ProxyNotAuthenticated");
+    exlog_failure_context(&f, c, 12);
+    cr_expect_eq(strlen(c), 11, "cut to the buffer: %s", c);
+    cr_expect(!strncmp(c, "R=\"a2 NO ", 9), "%s", c);
 
     cr_assert(failure_of("\"R=\"\"z NO [Error=ProxyNotAuthenticated Proxy=ex03.c.local:1993:SSL] "
                          "LOGIN failed.\"\"\"", &f));
