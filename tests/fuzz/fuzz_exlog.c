@@ -48,6 +48,11 @@ static void check_record(const struct exlog_record *rec, const uint8_t *data, si
         FUZZ_CHECK(strlen(fl.reply) < sizeof fl.reply);
         FUZZ_CHECK(strlen(fl.proxy) < sizeof fl.proxy);
         FUZZ_CHECK(strlen(fl.bracket) < sizeof fl.bracket);
+        char small[40];
+        exlog_failure_context(&fl, small, sizeof small);
+        FUZZ_CHECK(strlen(small) < sizeof small);
+        exlog_failure_context(&fl, buf, sizeof buf);
+        FUZZ_CHECK(strlen(buf) < sizeof buf);
         log_put(log, fl.error, strlen(fl.error));
     }
 }
