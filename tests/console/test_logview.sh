@@ -27,7 +27,7 @@ start() {
 }
 
 wait_for() {
-    local deadline=$((SECONDS + ${2:-8}))
+    local deadline=$((SECONDS + ${2:-8} * ${MS_SLOW_FACTOR:-1}))   # 10 under valgrind
     while ((SECONDS < deadline)); do
         screen | grep -qF -- "$1" && return 0
         sleep 0.1

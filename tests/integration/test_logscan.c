@@ -19,7 +19,7 @@
 
 static char dir[] = "/tmp/test_logscan_XXXXXX";
 
-TestSuite(logscan, .timeout = 120);
+TestSuite(logscan, .timeout = 120 * MS_SLOW_FACTOR);
 
 static void setup(void)
 {
@@ -48,7 +48,7 @@ static void run(struct run_result *r, const char *const *argv)
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(o, 1);
         dup2(e, 2);
-        alarm(120);
+        alarm(120 * MS_SLOW_FACTOR);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
