@@ -227,7 +227,7 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
     }
     if (p == e && fi > 0) {                 /* the line ended with a comma */
         if (fi >= r->n_map)
-            return "more fields than the #Fields header names";
+            return "too many fields for the #Fields header";
         fi++;
         goto counted;
     }
@@ -263,14 +263,14 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
             seen |= 1u << r->map[fi];
         }
         else if (fi >= r->n_map)
-            return "more fields than the #Fields header names";
+            return "too many fields for the #Fields header";
         fi++;
         if (p >= e)
             break;
         p++;                                /* the comma */
         if (p == e) {                       /* a trailing comma: one more, empty field */
             if (fi >= r->n_map)
-                return "more fields than the #Fields header names";
+                return "too many fields for the #Fields header";
             fi++;
             break;
         }
@@ -279,7 +279,7 @@ static const char *split(const struct exlog_reader *r, const char *line, size_t 
 counted:
 #endif
     if (fi < r->n_map)
-        return "fewer fields than the #Fields header names";
+        return "too few fields for the #Fields header";
     for (int k = 0; seen != (1u << EXC_COUNT) - 1 && k < EXC_COUNT; k++)
         if (!(seen & (1u << k)))
             rec->col[k] = (struct exlog_field){ NULL, 0, false };

@@ -675,18 +675,18 @@ void logscan_table(FILE *out, const struct logscan *ls, int width)
 {
     if (width < 80)
         width = 80;
-    int ew = width - 8 - 20 - 16 - 6 - 11 - 4;   /* count, user, client, proto, rule, gaps */
+    int ew = width - 8 - 22 - 16 - 6 - 11 - 4;   /* count, user, client, proto, rule, gaps */
     if (ls->n) {
         fprintf(out, "%7s ", "COUNT");
         cell(out, "ERROR", ew, true);
-        fprintf(out, " %-20s %-16s%-6s %s\n", "USER", "CLIENT", "PROTO", "RULE");
+        fprintf(out, " %-22s %-16s%-6s %s\n", "USER", "CLIENT", "PROTO", "RULE");
     }
     for (size_t i = 0; i < ls->n; i++) {
         const struct logscan_group *g = &ls->g[i];
         fprintf(out, "%7llu ", (unsigned long long)g->count);
         cell(out, g->error, ew, true);
         fputc(' ', out);
-        cell(out, g->user[0] ? g->user : "-", 20, true);
+        cell(out, g->user[0] ? g->user : "-", 22, true);
         fputc(' ', out);
         cell(out, g->client[0] ? g->client : "-", 15, true);
         fprintf(out, " %-6s ", protos_text(g->protos));
