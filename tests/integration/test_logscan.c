@@ -288,6 +288,52 @@ Test(logscan, table_is_sanitised_bounded_and_reports_malformed_lines, .init = se
     run_result_free(&r);
 }
 
+/* A reply with terminal escapes: the table and the JSON show it escaped; and
+ * every key the JSON schema documents is there. */
+Test(logscan, hostile_reply_and_the_json_schema, .init = setup, .fini = teardown)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/IMAP4_20261128-1.LOG", dir);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fputs("#Log-type: IMAP4 Log\r\n#Fields: dateTime,sessionId,seqNumber,sIp,cIp,user,duration,"
+          "rqsize,rpsize,command,parameters,context\r\n"
+          "2026-11-28T01:00:00.000Z,1,2,10.0.0.5:143,[::1]:5000,mallory,1,2,3,select,x,"
+          "\"R=\"\"a3 NO \x1b]52;c;cHduZWQ=\x07\x1b[2J gone\"\"\"\r\n", f);
+    fclose(f);
+    struct run_result r;
+    logscan(&r, (const char *[]){ p, NULL });
+    cr_expect_eq(r.exit_code, 1);
+    cr_expect_not(contains(r.out, r.out_len, "\x1b]52"), "a raw OSC 52 reached the terminal");
+    cr_expect(contains(r.out, r.out_len, "NO \\x1b]52;c;cHduZWQ=\\x07"), "%s", r.out);
+    cr_expect(contains(r.out, r.out_len, "::1"), "an IPv6 client without its port: %s", r.out);
+    run_result_free(&r);
+
+    logscan(&r, (const char *[]){ "--json", p, NULL });
+    json_t *j = run_json(&r);
+    static const char *const top[] = { "schema", "exit_code", "bytes", "lines", "records",
+        "malformed", "failures", "dropped", "files", "groups", "rules_note" };
+    for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+        cr_expect(json_object_get(j, top[i]), "no %s", top[i]);
+    json_t *file = json_array_get(json_object_get(j, "files"), 0);
+    static const char *const fk[] = { "path", "protocol", "bytes", "lines", "records",
+        "malformed", "failures", "malformed_lines", "error" };
+    for (size_t i = 0; i < sizeof fk / sizeof *fk; i++)
+        cr_expect(json_object_get(file, fk[i]), "no files[].%s", fk[i]);
+    json_t *g = json_array_get(json_object_get(j, "groups"), 0);
+    static const char *const gk[] = { "error", "source", "user", "client", "protocols", "count",
+        "first_seen", "last_seen", "servers", "proxies", "reply", "command", "samples", "rule" };
+    for (size_t i = 0; i < sizeof gk / sizeof *gk; i++)
+        cr_expect(json_object_get(g, gk[i]), "no groups[].%s", gk[i]);
+    cr_expect_str_eq(str(g, "client"), "::1");
+    cr_expect_str_eq(str(g, "source"), "reply");
+    cr_expect_str_eq(str(g, "error"), "NO \\x1b]52;c;cHduZWQ=\\x07\\x1b[2J gone");
+    cr_expect(json_is_null(json_object_get(g, "rule")), "no rule explains this reply");
+    cr_expect_str_eq(str(file, "protocol"), "IMAP4");
+    json_decref(j);
+    run_result_free(&r);
+}
+
 Test(logscan, exit_statuses_and_errors, .init = setup, .fini = teardown)
 {
     char ok[400], missing[400];
