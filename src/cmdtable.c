@@ -28,6 +28,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_NOTE, "/note", "TEXT", "add an operator note to the transcript" },
     { CMD_COMPARE, "/compare", "[all]", "which certificate each port presents: STARTTLS and "
                                          "implicit TLS side by side (all: IMAP and POP3)" },
+    { CMD_LOG, "/log", "FILE|DIR", "load an Exchange IMAP4/POP3 protocol log: its failures for "
+                                   "this user become diagnosis evidence" },
     { CMD_DONE, "/done", "[NOTE]", "walkthrough: the action is done (key d)" },
     { CMD_FAILED, "/failed", "[NOTE]", "walkthrough: the action failed (key f)" },
     { CMD_ANSWER, "/answer", "WORD [NOTE]", "walkthrough: answer the question (yes, no...; "

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "evidence.h"
+#include "logscan.h"
 #include "options.h"
 #include "playbook.h"
 #include "record.h"
@@ -155,6 +156,9 @@ struct batch {
     struct report_verdict v;
     FILE *out, *err;
     char *retest_secret;        /* --retest-password-env */
+    char url[600];              /* the report's URL (tg.url) */
+    struct logscan_evidence log;    /* --server-log */
+    bool have_log;
 };
 
 static void on_event(void *arg, const struct session_event *ev)
@@ -183,10 +187,12 @@ static int run_session(struct batch *b)
         if (loop_run_once(b->l, 1000) < 0 && errno != EINTR)
             break;
     }
-    b->tg = (struct report_target){
-        .url = b->o.url_text, .scheme = b->o.url.scheme, .host = b->o.url.host,
-        .port = b->o.url.port, .user = b->o.user, .auth = session_auth_name(b->o.auth),
-        .tls_requested = b->o.tls_text, .expiry_warn_days = b->o.expiry_warn_days };
+    b->tg = options_report_target(&b->o, b->url, sizeof b->url);
+    if (b->have_log) {
+        b->tg.log_lines = (const char *const *)b->log.lines;
+        b->tg.n_log_lines = b->log.n;
+        b->tg.log_server = b->log.server;
+    }
     report_evaluate(&b->plan, &b->t, b->s, &b->tg, &b->v);
     return 0;
 }
@@ -440,7 +446,21 @@ int walkcmd_main(int argc, char **argv, walkcmd_console_fn console, FILE *out, F
         secret_free(b.secret);
         return usage_error(err, msg);
     }
+    /* the log is read before connecting, as probe does: a typo fails at once */
+    if (b.o.server_log) {
+        if (logscan_evidence_load(&b.log, b.o.server_log, b.o.user,
+                                  b.o.url.proto == SESSION_POP3, msg, sizeof msg) < 0) {
+            secret_free(b.secret);
+            secret_free(b.retest_secret);
+            char m2[700];
+            snprintf(m2, sizeof m2, "--server-log: %s", msg);
+            return usage_error(err, m2);
+        }
+        b.have_log = true;
+    }
     rc = batch_main(&b, id, &wo);
+    if (b.have_log)
+        logscan_evidence_free(&b.log);
     secret_free(b.secret);
     secret_free(b.retest_secret);
     return rc;

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "logscan.h"
 #include "options.h"
 #include "rules.h"
 #include "session.h"
@@ -35,6 +36,8 @@ struct ipane {
     unsigned built_walk_gen;
     bool built_walk_checking;
     const struct walk *built_walk;
+    struct logscan_evidence log;    /* /log or --server-log; n == 0 when none */
+    bool have_log;
 };
 
 void ipane_init(struct ipane *ip);

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "console.h"
+#include "logscan.h"
+#include "logview.h"
 #include "probe.h"
 #include "rulescmd.h"
 #include "walkcmd.h"
@@ -12,9 +14,12 @@ static void usage(FILE *out)
 {
     fputs("usage: mailscope [OPTIONS] [URL]          the interactive console\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
+          "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
     walkcmd_usage(out);
+    fputs("\n", out);
+    logscan_usage(out);
     fputs("\n", out);
     probe_usage(out);
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
@@ -28,6 +33,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "logscan"))
+        return logview_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "walkthrough"))
         return walkcmd_main(argc - 1, argv + 1, console_walkthrough, stdout, stderr);
     if (argc >= 2 && !strcmp(argv[1], "rules"))

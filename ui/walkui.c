@@ -29,12 +29,16 @@ static bool load_playbooks(struct console *c)
     return true;
 }
 
-static struct report_target target_of(struct console *c)
+/* As the Diagnosis tab sees it: with a loaded protocol log (/log, --server-log). */
+static struct report_target target_of(struct console *c, char *url, size_t n)
 {
-    return (struct report_target){
-        .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
-        .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
-        .tls_requested = c->o.tls_text, .expiry_warn_days = c->o.expiry_warn_days };
+    struct report_target tg = options_report_target(&c->o, url, n);
+    if (c->ip.have_log) {
+        tg.log_lines = (const char *const *)c->ip.log.lines;
+        tg.n_log_lines = c->ip.log.n;
+        tg.log_server = c->ip.log.server;
+    }
+    return tg;
 }
 
 static void stop_check(struct walk_ui *k)
@@ -64,7 +68,8 @@ void walkui_start(struct console *c, const char *id)
     }
     if (!load_playbooks(c))
         return;
-    struct report_target tg = target_of(c);
+    char url[600];
+    struct report_target tg = target_of(c, url, sizeof url);
     struct evidence_store st;
     evidence_collect_live(&st, &c->t, c->s, &tg);
     struct ruleset rs;
@@ -208,7 +213,8 @@ static void offer(struct console *c)
     k->hinted = c->t.n;
     if (!failed || !load_playbooks(c))
         return;
-    struct report_target tg = target_of(c);
+    char url[600];
+    struct report_target tg = target_of(c, url, sizeof url);
     struct evidence_store st;
     evidence_collect_live(&st, &c->t, c->s, &tg);
     struct ruleset rs;
