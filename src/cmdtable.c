@@ -27,6 +27,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_NOTE, "/note", "TEXT", "add an operator note to the transcript" },
     { CMD_COMPARE, "/compare", "[all]", "which certificate each port presents: STARTTLS and "
                                          "implicit TLS side by side (all: IMAP and POP3)" },
+    { CMD_GOTO, "/goto", "SECONDS|#N|end", "replay: show the recording up to a time (1.5, +1.5s), "
+                                          "an event (#12), the start or the end" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "trjson.h"
+
 FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
@@ -38,11 +40,9 @@ int record_write(const char *path, json_t *report, const struct plan *p,
     if (!f)
         return -1;
     if (json) {
-        json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
-                                "report", report, "events", report_events_json(t));
-        json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        fputc('\n', f);
-        json_decref(doc);
+        const struct capset *caps[CAPS_PHASES] = { session_caps(s, CAPS_BEFORE_TLS),
+            session_caps(s, CAPS_AFTER_TLS), session_caps(s, CAPS_AFTER_LOGIN) };
+        trjson_write(f, report, t, caps);
     } else {
         if (md)
             fprintf(f, "# mailscope probe %s\n\n```text\n", tg->url);

@@ -4,6 +4,7 @@
 
 #include "console.h"
 #include "probe.h"
+#include "replay.h"
 #include "rulescmd.h"
 #include "version.h"
 
@@ -13,6 +14,7 @@ static void usage(FILE *out)
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
+    replay_usage(out);
     fputs("\n", out);
     probe_usage(out);
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
@@ -26,6 +28,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "replay"))
+        return replay_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {
