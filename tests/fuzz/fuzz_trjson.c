@@ -4,12 +4,14 @@
  *  - on refusal: a message of printable UTF-8 (no control byte reaches the
  *    terminal), and nothing left in the recording;
  *  - on success: a recording within the documented bounds, whose summary is
- *    printable too, and that the writer turns into a document the loader
+ *    printable too, whose TLS facts the certificate checks (what the Chain
+ *    tab runs) read without fault, and that the writer turns into a document the loader
  *    accepts again with the same events, facts and capabilities (a fixed
  *    point: what replay shows can be saved and shown again). */
 #include <stdint.h>
 #include <string.h>
 
+#include "certcheck.h"
 #include "fuzz_common.h"
 #include "sanitize.h"
 #include "trjson.h"
@@ -109,6 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(f);
     check_printable(out, len);
     free(out);
+    if (r.t.has_tls) {
+        struct certcheck_result cr;
+        certcheck_run(&r.t.tls, r.t.wall0.tv_sec, 30, &cr);
+        FUZZ_CHECK(cr.n <= sizeof cr.p / sizeof cr.p[0]);
+    }
     check_fixed_point(&r);
     recording_free(&r);
     return 0;
