@@ -104,6 +104,27 @@ bad:
 
 /* ---- writer ----------------------------------------------------------- */
 
+struct wr {
+    trjson_scrub_fn scrub;      /* NULL: everything as it is */
+    const void *arg;
+};
+
+/* The scrubbed copy of len bytes (or a plain copy): caller frees; NULL only
+ * when memory ran out, and then nothing of them is written. */
+static char *scrubbed(const struct wr *w, const void *data, size_t len, size_t *out_len)
+{
+    if (w && w->scrub)
+        return w->scrub(w->arg, data, len, out_len);
+    char *c = malloc(len + 1);
+    if (c) {
+        if (len)
+            memcpy(c, data, len);
+        c[len] = 0;
+        *out_len = len;
+    }
+    return c;
+}
+
 /* Mailscope's own words and certificate text: exact when UTF-8, else the
  * sanitised form, so a JSON string is never invalid. */
 static json_t *jstr(const char *s)
@@ -119,19 +140,38 @@ static json_t *jstr(const char *s)
     return j;
 }
 
-/* Wire bytes, exactly: "text" when valid UTF-8 without NUL, else "data_b64". */
-static void put_bytes(json_t *o, const uint8_t *data, size_t len)
+/* A string of the transcript's, through the scrubber. */
+static json_t *wstr(const struct wr *w, const char *s)
 {
-    if (sanitize_is_utf8(data, len) && !memchr(data, 0, len)) {
-        json_object_set_new(o, "text", json_stringn((const char *)data, len));
-        return;
-    }
-    char *b = b64_encode(data, len);
-    json_object_set_new(o, "data_b64", b ? json_string(b) : json_null());
-    free(b);
+    if (!s)
+        return json_null();
+    size_t n;
+    char *c = scrubbed(w, s, strlen(s), &n);
+    json_t *j = jstr(c ? c : "");
+    free(c);
+    return j;
 }
 
-static json_t *jevent(const struct transcript *t, const struct tr_event *e)
+/* Wire bytes, exactly: "text" when valid UTF-8 without NUL, else "data_b64". */
+static void put_bytes(const struct wr *w, json_t *o, const uint8_t *in, size_t inlen)
+{
+    size_t len = 0;
+    char *data = scrubbed(w, in, inlen, &len);
+    if (!data) {
+        json_object_set_new(o, "text", json_string(""));
+        return;
+    }
+    if (sanitize_is_utf8(data, len) && !memchr(data, 0, len)) {
+        json_object_set_new(o, "text", json_stringn(data, len));
+    } else {
+        char *b = b64_encode((const uint8_t *)data, len);
+        json_object_set_new(o, "data_b64", b ? json_string(b) : json_null());
+        free(b);
+    }
+    free(data);
+}
+
+static json_t *jevent(const struct wr *w, const struct transcript *t, const struct tr_event *e)
 {
     json_t *o = json_object();
     json_object_set_new(o, "t", json_real((double)e->t_us / 1e6));
@@ -140,9 +180,9 @@ static json_t *jevent(const struct transcript *t, const struct tr_event *e)
     json_object_set_new(o, "secure", json_boolean(e->secure));
     json_object_set_new(o, "ok", json_boolean(e->ok));
     if (e->data)
-        put_bytes(o, e->data, e->len);
+        put_bytes(w, o, e->data, e->len);
     if (e->kind == TR_OP_END) {
-        json_object_set_new(o, "status", jstr(e->status));
+        json_object_set_new(o, "status", wstr(w, e->status));
         json_object_set_new(o, "elapsed_ms", json_real((double)e->elapsed_us / 1000.0));
     }
     if (e->fail)
@@ -150,10 +190,10 @@ static json_t *jevent(const struct transcript *t, const struct tr_event *e)
     if (e->kind == TR_STATE && (unsigned)e->state < N_STATES)
         json_object_set_new(o, "state", json_string(state_names[e->state]));
     if (e->message)
-        json_object_set_new(o, "message", jstr(e->message));
+        json_object_set_new(o, "message", wstr(w, e->message));
     if (e->kind == TR_WALK) {
-        json_object_set_new(o, "ref", jstr(e->ref));
-        json_object_set_new(o, "outcome", jstr(e->status));
+        json_object_set_new(o, "ref", wstr(w, e->ref));
+        json_object_set_new(o, "outcome", wstr(w, e->status));
     }
     if (e->kind == TR_LITERAL) {
         json_object_set_new(o, "bytes", json_integer((json_int_t)e->literal_seen));
@@ -162,13 +202,15 @@ static json_t *jevent(const struct transcript *t, const struct tr_event *e)
     return o;
 }
 
-json_t *trjson_events(const struct transcript *t)
+static json_t *jevents(const struct wr *w, const struct transcript *t)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < t->n; i++)
-        json_array_append_new(a, jevent(t, &t->ev[i]));
+        json_array_append_new(a, jevent(w, t, &t->ev[i]));
     return a;
 }
+
+json_t *trjson_events(const struct transcript *t) { return jevents(NULL, t); }
 
 static json_t *jflags(unsigned flags)
 {
@@ -222,28 +264,28 @@ static json_t *jtls_facts(const struct tls_info *tls)
     return o;
 }
 
-static json_t *jntlm_facts(const struct ntlm_challenge_info *n)
+static json_t *jntlm_facts(const struct wr *w, const struct ntlm_challenge_info *n)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "target_name", jstr(n->target_name));
-    json_object_set_new(o, "netbios_computer", jstr(n->netbios_computer));
-    json_object_set_new(o, "netbios_domain", jstr(n->netbios_domain));
-    json_object_set_new(o, "dns_computer", jstr(n->dns_computer));
-    json_object_set_new(o, "dns_domain", jstr(n->dns_domain));
-    json_object_set_new(o, "dns_tree", jstr(n->dns_tree));
-    json_object_set_new(o, "os_version", jstr(n->os_version));
+    json_object_set_new(o, "target_name", wstr(w, n->target_name));
+    json_object_set_new(o, "netbios_computer", wstr(w, n->netbios_computer));
+    json_object_set_new(o, "netbios_domain", wstr(w, n->netbios_domain));
+    json_object_set_new(o, "dns_computer", wstr(w, n->dns_computer));
+    json_object_set_new(o, "dns_domain", wstr(w, n->dns_domain));
+    json_object_set_new(o, "dns_tree", wstr(w, n->dns_tree));
+    json_object_set_new(o, "os_version", wstr(w, n->os_version));
     json_object_set_new(o, "flags", json_integer(n->flags));
     return o;
 }
 
-static json_t *jcapsets(const struct capset *const caps[CAPS_PHASES])
+static json_t *jcapsets(const struct wr *w, const struct capset *const caps[CAPS_PHASES])
 {
     json_t *o = json_object();
     for (int p = 0; p < CAPS_PHASES; p++) {
         const struct capset *c = caps ? caps[p] : NULL;
         json_t *a = c && c->known ? json_array() : json_null();
         for (size_t i = 0; c && c->known && i < c->n; i++)
-            json_array_append_new(a, jstr(c->item[i]));
+            json_array_append_new(a, wstr(w, c->item[i]));
         json_object_set_new(o, phase_keys[p], a);
     }
     return o;
@@ -262,8 +304,10 @@ static json_t *jstarted(struct timespec ts)
 }
 
 json_t *trjson_document(json_t *report, const struct transcript *t,
-                        const struct capset *const caps[CAPS_PHASES])
+                        const struct capset *const caps[CAPS_PHASES], trjson_scrub_fn scrub,
+                        const void *arg)
 {
+    struct wr w = { scrub, arg };
     json_t *d = json_object();
     if (!d)
         return NULL;
@@ -271,23 +315,18 @@ json_t *trjson_document(json_t *report, const struct transcript *t,
     json_object_set_new(d, "tool", json_string("mailscope " MAILSCOPE_VERSION));
     json_object_set_new(d, "started", jstarted(t->wall0));
     json_object_set_new(d, "protocol", json_string(t->proto == SESSION_POP3 ? "pop3" : "imap"));
-    json_object_set_new(d, "capabilities", jcapsets(caps));
+    json_object_set_new(d, "capabilities", jcapsets(&w, caps));
     json_object_set_new(d, "tls", t->has_tls ? jtls_facts(&t->tls) : json_null());
-    json_object_set_new(d, "ntlm", t->has_ntlm ? jntlm_facts(&t->ntlm) : json_null());
+    json_object_set_new(d, "ntlm", t->has_ntlm ? jntlm_facts(&w, &t->ntlm) : json_null());
     json_object_set(d, "report", report ? report : json_null());
-    json_object_set_new(d, "events", trjson_events(t));
+    json_object_set_new(d, "events", jevents(&w, t));
     return d;
 }
 
-int trjson_write(FILE *f, json_t *report, const struct transcript *t,
-                 const struct capset *const caps[CAPS_PHASES])
+int trjson_dump(FILE *f, const json_t *doc)
 {
-    json_t *doc = trjson_document(report, t, caps);
-    if (!doc)
-        return -1;
     int rc = json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
     fputc('\n', f);
-    json_decref(doc);
     return rc;
 }
 

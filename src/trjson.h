@@ -56,14 +56,22 @@ struct recording {
     size_t n_diag;
 };
 
+/* The writer's second layer of redaction: a NUL-terminated copy of len
+ * bytes with what must not be written replaced (*out_len its length), or
+ * NULL when memory ran out. It sees every event's bytes before they are
+ * encoded, and the messages, capabilities and NTLM names; not the TLS facts
+ * (certificates must stay valid). */
+typedef char *(*trjson_scrub_fn)(const void *arg, const void *data, size_t len, size_t *out_len);
+
 /* The document for a transcript. report: the probe report (borrowed, its
  * reference taken); caps: the capabilities of each phase (entries may be
- * NULL). Caller decrefs; NULL when memory ran out. */
+ * NULL); scrub: NULL, or applied with arg as above. Caller decrefs; NULL
+ * when memory ran out. */
 json_t *trjson_document(json_t *report, const struct transcript *t,
-                        const struct capset *const caps[CAPS_PHASES]);
-/* Write it to f (indented, ASCII). 0, or -1 when memory ran out. */
-int trjson_write(FILE *f, json_t *report, const struct transcript *t,
-                 const struct capset *const caps[CAPS_PHASES]);
+                        const struct capset *const caps[CAPS_PHASES], trjson_scrub_fn scrub,
+                        const void *arg);
+/* Write it to f (indented, ASCII, times to the microsecond). 0 or -1. */
+int trjson_dump(FILE *f, const json_t *doc);
 /* The events alone, as in the document's "events". */
 json_t *trjson_events(const struct transcript *t);
 

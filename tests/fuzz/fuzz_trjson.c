@@ -73,7 +73,7 @@ static void check_fixed_point(const struct recording *r)
 {
     const struct capset *caps[CAPS_PHASES] = { &r->caps[0], &r->caps[1], &r->caps[2] };
     json_t *rep = json_object();
-    json_t *doc = trjson_document(rep, &r->t, caps);
+    json_t *doc = trjson_document(rep, &r->t, caps, NULL, NULL);
     json_decref(rep);
     FUZZ_CHECK(doc != NULL);
     char *text = json_dumps(doc, JSON_REAL_PRECISION(15));

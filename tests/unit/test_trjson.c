@@ -137,7 +137,7 @@ static char *document_text(struct transcript *t)
     struct capset before;
     const struct capset *caps[CAPS_PHASES] = { caps_of(&before), NULL, NULL };
     json_t *rep = report_object();
-    json_t *doc = trjson_document(rep, t, caps);
+    json_t *doc = trjson_document(rep, t, caps, NULL, NULL);
     cr_assert_not_null(doc);
     char *text = json_dumps(doc, JSON_REAL_PRECISION(15));
     json_decref(doc);
@@ -447,4 +447,56 @@ Test(trjson_refuses, a_100_mb_file_quickly)
     cr_assert(strstr(err, "not a regular file"), "%s", err);
     cr_assert(trjson_load_file("/nonexistent/x.json", &r, err, sizeof err) < 0);
     cr_assert(strstr(err, "cannot read it"), "%s", err);
+}
+
+/* The writer's scrub hook sees raw bytes before they are encoded: a user
+ * name inside bytes that are not UTF-8 (so written as base64) is caught. */
+static char *scrub_alice(const void *arg, const void *data, size_t len, size_t *out_len)
+{
+    cr_assert_str_eq(arg, "ctx");
+    char *out = malloc(len * 6 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        if (i + 5 <= len && !memcmp((const char *)data + i, "alice", 5)) {
+            memcpy(out + o, "<user>", 6);
+            o += 6;
+            i += 5;
+        } else {
+            out[o++] = ((const char *)data)[i++];
+        }
+    }
+    out[o] = 0;
+    *out_len = o;
+    return out;
+}
+
+Test(trjson, scrub_hook_reaches_raw_bytes_and_spares_certificates)
+{
+    struct transcript t;
+    struct tls_info tls;
+    struct ntlm_challenge_info ntlm;
+    build(&t, &tls, &ntlm);
+    append(&t, (struct session_event){ .type = SEV_RECEIVED, .op = OP_RAW, .secure = true,
+                                       .data = (const uint8_t *)"\xff" "alice\x01", .len = 7 }, 1700);
+    cr_assert(transcript_note(&t, TR_NOTE, OP_NONE, "called alice") == 0);
+    json_t *rep = json_object();
+    json_t *doc = trjson_document(rep, &t, (const struct capset *[CAPS_PHASES]){ NULL },
+                                  scrub_alice, "ctx");
+    char *text = json_dumps(doc, 0);
+    json_decref(doc);
+    json_decref(rep);
+    cr_assert_null(strstr(text, "alice"), "the name is in the document");
+    cr_assert_null(strstr(text, "YWxpY2"), "the name is in base64");
+    struct recording r;
+    char err[600];
+    cr_assert(trjson_load_buffer(text, strlen(text), &r, err, sizeof err) == 0, "%s", err);
+    const struct tr_event *raw = &r.t.ev[r.t.n - 2], *note = &r.t.ev[r.t.n - 1];
+    cr_assert_eq(raw->len, 8);
+    cr_assert(memcmp(raw->data, "\xff<user>\x01", 8) == 0);
+    cr_assert_str_eq(note->message, "called <user>");
+    cr_assert_str_eq(r.t.tls.chain[0].sha256, t.tls.chain[0].sha256, "the chain is intact");
+    recording_free(&r);
+    free(text);
+    tls_info_clear(&tls);
+    transcript_free(&t);
 }
