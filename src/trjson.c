@@ -210,8 +210,6 @@ static json_t *jevents(const struct wr *w, const struct transcript *t)
     return a;
 }
 
-json_t *trjson_events(const struct transcript *t) { return jevents(NULL, t); }
-
 static json_t *jflags(unsigned flags)
 {
     json_t *a = json_array();
@@ -892,7 +890,7 @@ static int load_caps(struct ld *l, json_t *doc, json_t *report, struct recording
 
 /* ---- the report's fields ---- */
 
-static int load_diag(struct ld *l, json_t *o, size_t i, struct trjson_diag *d)
+static int load_diag(struct ld *l, json_t *o, size_t i, struct recording_diag *d)
 {
     char where[48];
     snprintf(where, sizeof where, "report.diagnoses[%zu]", i);
@@ -1030,12 +1028,6 @@ static int load_doc(struct ld *l, json_t *doc, struct recording *r)
     return 0;
 }
 
-static void recording_init(struct recording *r)
-{
-    memset(r, 0, sizeof *r);
-    r->exit_code = -1;
-}
-
 int trjson_load_buffer(const char *buf, size_t len, struct recording *r, char *err, size_t errlen)
 {
     recording_init(r);
@@ -1097,89 +1089,4 @@ int trjson_load_file(const char *path, struct recording *r, char *err, size_t er
     int rc = trjson_load_buffer(buf, len, r, err, errlen);
     free(buf);
     return rc;
-}
-
-static void diag_free(struct trjson_diag *d)
-{
-    char **strs[] = { &d->id, &d->severity, &d->title, &d->confidence, &d->explanation,
-                      &d->cause, &d->verify, &d->source };
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        free(*strs[i]);
-    for (size_t i = 0; i < d->n_fix; i++)
-        free(d->fix[i]);
-    for (size_t i = 0; i < d->n_for; i++)
-        free(d->ev_for[i]);
-    for (size_t i = 0; i < d->n_against; i++)
-        free(d->ev_against[i]);
-    free(d->fix);
-    free(d->ev_for);
-    free(d->ev_against);
-}
-
-void recording_free(struct recording *r)
-{
-    transcript_free(&r->t);
-    for (int p = 0; p < CAPS_PHASES; p++)
-        capset_clear(&r->caps[p]);
-    char **strs[] = { &r->tool, &r->host, &r->address, &r->user, &r->tls_mode, &r->result,
-                      &r->status, &r->summary, &r->greeting, &r->server_family, &r->server_name,
-                      &r->failure_class, &r->diagnosis_note };
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        free(*strs[i]);
-    for (size_t i = 0; i < r->n_diag; i++)
-        diag_free(&r->diag[i]);
-    free(r->diag);
-    recording_init(r);
-}
-
-/* ---- summary ---------------------------------------------------------- */
-
-double recording_duration(const struct recording *r)
-{
-    int64_t last = 0;
-    for (size_t i = 0; i < r->t.n; i++)
-        if (r->t.ev[i].t_us > last)
-            last = r->t.ev[i].t_us;
-    return (double)last / 1e6;
-}
-
-static void put(FILE *out, const char *label, const char *s)
-{
-    char *clean = sanitize_text(s ? s : "-", strlen(s ? s : "-"), 300);
-    fprintf(out, "%-10s%s\n", label, clean ? clean : "");
-    free(clean);
-}
-
-void recording_summary(FILE *out, const struct recording *r, const char *name)
-{
-    char line[1200], when[40] = "unknown";
-    struct tm tm;
-    time_t secs = r->t.wall0.tv_sec;
-    if (secs && gmtime_r(&secs, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    snprintf(line, sizeof line, "%s (mailscope.transcript/%d)", name, r->version);
-    put(out, "file", line);
-    snprintf(line, sizeof line, "%zu over %.3f s, started %s", r->t.n, recording_duration(r), when);
-    put(out, "events", line);
-    snprintf(line, sizeof line, "%s %s:%u%s%s", r->t.proto == SESSION_POP3 ? "pop3" : "imap",
-             r->host ? r->host : "?", r->port, r->address ? ", connected to " : "",
-             r->address ? r->address : "");
-    put(out, "target", line);
-    if (r->t.has_tls)
-        snprintf(line, sizeof line, "%s %s, certificate %s, %zu certificate(s) as sent",
-                 r->tls_mode ? r->tls_mode : "", r->t.tls.version,
-                 r->t.tls.verified ? "verified" : "NOT verified", r->t.tls.n_chain);
-    else
-        snprintf(line, sizeof line, "none recorded");
-    put(out, "tls", line);
-    snprintf(line, sizeof line, "%s %s (exit %d)%s%s", r->result ? r->result : "?",
-             r->status ? r->status : "?", r->exit_code, r->summary ? ": " : "",
-             r->summary ? r->summary : "");
-    put(out, "result", line);
-    if (r->n_diag)
-        snprintf(line, sizeof line, "%s: %s (%s)", r->diag[0].id ? r->diag[0].id : "?",
-                 r->diag[0].title ? r->diag[0].title : "", r->diag[0].confidence ? r->diag[0].confidence : "?");
-    else
-        snprintf(line, sizeof line, "%s", r->diagnosis_note ? r->diagnosis_note : "none");
-    put(out, "diagnosis", line);
 }

@@ -12,8 +12,7 @@
  *    a message naming the field (and event index), its quoted content
  *    sanitised. It never crashes on any input (fuzzed: tests/fuzz/fuzz_trjson.c).
  *    It accepts schema /1 (older builds: events and report only) too.
- *  - A loaded recording is plain data; strings in it are the file's and must
- *    be sanitised before display (the textview and the summary do). */
+ *  - The result is a struct recording (recording.h), plain data. */
 #ifndef MAILSCOPE_TRJSON_H
 #define MAILSCOPE_TRJSON_H
 
@@ -23,6 +22,7 @@
 #include <stdio.h>
 
 #include "capset.h"
+#include "recording.h"
 #include "transcript.h"
 
 #define TRJSON_SCHEMA "mailscope.transcript/2"
@@ -31,30 +31,6 @@
 #define TRJSON_MAX_DATA (1024u * 1024 + 64)     /* decoded bytes of one event (a 1 MiB line) */
 #define TRJSON_MAX_STRING (64u * 1024)          /* any other string, a PEM certificate too */
 #define TRJSON_MAX_SECONDS 10000000.0           /* event times: 0 .. ~115 days */
-
-/* One diagnosis as the report recorded it. */
-struct trjson_diag {
-    char *id, *severity, *title, *confidence, *explanation, *cause, *verify, *source;
-    char **fix;
-    size_t n_fix;
-    char **ev_for, **ev_against;
-    size_t n_for, n_against;
-};
-
-/* What a .json transcript holds, rebuilt. Every string is owned (or NULL). */
-struct recording {
-    int version;                        /* the schema's: 1 or 2 */
-    struct transcript t;                /* events, proto, wall0, tls, ntlm */
-    struct capset caps[CAPS_PHASES];
-    bool has_caps;                      /* /1 files may lack them */
-    /* from the report */
-    char *tool, *host, *address, *user, *tls_mode, *result, *status, *summary, *greeting;
-    char *server_family, *server_name, *failure_class, *diagnosis_note;
-    unsigned port;
-    int exit_code;                      /* -1 when not recorded */
-    struct trjson_diag *diag;
-    size_t n_diag;
-};
 
 /* The writer's second layer of redaction: a NUL-terminated copy of len
  * bytes with what must not be written replaced (*out_len its length), or
@@ -72,21 +48,11 @@ json_t *trjson_document(json_t *report, const struct transcript *t,
                         const void *arg);
 /* Write it to f (indented, ASCII, times to the microsecond). 0 or -1. */
 int trjson_dump(FILE *f, const json_t *doc);
-/* The events alone, as in the document's "events". */
-json_t *trjson_events(const struct transcript *t);
 
 /* Load len bytes of JSON. 0, or -1 with the reason in err (r is then empty). */
 int trjson_load_buffer(const char *buf, size_t len, struct recording *r, char *err, size_t errlen);
 /* Load a file: refused at once when larger than TRJSON_MAX_FILE. */
 int trjson_load_file(const char *path, struct recording *r, char *err, size_t errlen);
-void recording_free(struct recording *r);
-
-/* Seconds from the start to the last event. */
-double recording_duration(const struct recording *r);
-/* A few lines for scripts (replay --check): events, duration, target,
- * TLS, result, the top diagnosis. Every string sanitised. */
-void recording_summary(FILE *out, const struct recording *r, const char *name);
-
 /* Names in the file: "connect", "stat" (POP3's select), ... */
 const char *trjson_op_name(enum session_op op, enum session_proto proto);
 

@@ -15,7 +15,7 @@
 #include "session.h"
 #include "tpane.h"
 #include "transcript.h"
-#include "trjson.h"
+#include "recording.h"
 
 enum focus { FOCUS_CMD, FOCUS_TRANSCRIPT, FOCUS_INSPECTOR, FOCUS_COUNT };
 enum prompt { PROMPT_NONE, PROMPT_PASSWORD, PROMPT_CONFIRM, PROMPT_SEARCH };

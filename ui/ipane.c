@@ -219,7 +219,7 @@ static void recorded_diagnosis(struct ipane *ip)
         tv_addf(&ip->tv, ROLE_DIM, "%s", r->diagnosis_note ? r->diagnosis_note
                                                             : "Nothing to diagnose: no step failed.");
     for (size_t i = 0; i < r->n_diag; i++) {
-        const struct trjson_diag *d = &r->diag[i];
+        const struct recording_diag *d = &r->diag[i];
         tv_addf(&ip->tv, i ? ROLE_NORMAL : ROLE_TITLE, "%s  %s (%s, %s)", d->id ? d->id : "?",
                 d->title ? d->title : "", d->confidence ? d->confidence : "?",
                 d->severity ? d->severity : "?");

@@ -14,7 +14,7 @@
 #include "session.h"
 #include "textview.h"
 #include "transcript.h"
-#include "trjson.h"
+#include "recording.h"
 
 enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
 

@@ -16,6 +16,7 @@
 #include "console_int.h"
 #include "rlbridge.h"
 #include "sanitize.h"
+#include "trjson.h"
 
 void replay_usage(FILE *out)
 {
