@@ -436,8 +436,8 @@ void console_line(struct console *c, char *line)
     c->ctrl_c = 0;
     const char *args;
     const struct cmd_info *cmd = cmdtable_parse(line, &args);
-    if (c->rec && (cmd || *line) && (cmd || line[0] != '/' || line[1] == '/') &&
-        replay_refuses(c, cmd)) {
+    bool for_server = !cmd && *line && (line[0] != '/' || line[1] == '/');
+    if (c->rec && (cmd || for_server) && replay_refuses(c, cmd)) {
         /* a replay sends nothing anywhere */
     } else if (cmd) {
         rlb_remember(line);
