@@ -29,6 +29,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
                                          "implicit TLS side by side (all: IMAP and POP3)" },
     { CMD_LOG, "/log", "FILE|DIR", "load an Exchange IMAP4/POP3 protocol log: its failures for "
                                    "this user become diagnosis evidence" },
+    { CMD_GOTO, "/goto", "SECONDS|#N|end", "replay: show the recording up to a time (1.5, +1.5s), "
+                                          "an event (#12), the start or the end" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

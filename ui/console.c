@@ -242,7 +242,7 @@ static void chain_save(struct console *c, const char *path)
 {
     size_t n = 0;
     char err[600];
-    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain)
+    if ((!c->have_session && !c->rec) || !c->t.has_tls || !c->t.tls.n_chain)
         console_message(c, "no certificate chain yet");
     else if (chainsave_write(path, &c->t.tls, &n, err, sizeof err) < 0)
         console_message(c, "%s", err);
@@ -457,6 +457,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
     case CMD_LOG: log_command(c, args); break;
+    case CMD_GOTO: replay_goto(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -475,7 +476,10 @@ void console_line(struct console *c, char *line)
     c->ctrl_c = 0;
     const char *args;
     const struct cmd_info *cmd = cmdtable_parse(line, &args);
-    if (cmd) {
+    bool for_server = !cmd && *line && (line[0] != '/' || line[1] == '/');
+    if (c->rec && (cmd || for_server) && replay_refuses(c, cmd)) {
+        /* a replay sends nothing anywhere */
+    } else if (cmd) {
         rlb_remember(line);
         command(c, cmd, args);
     } else if (line[0] == '/' && line[1] != '/') {
@@ -654,6 +658,35 @@ static void finish(struct console *c)
     loop_free(c->loop);
 }
 
+/* The terminal, the loop and the panes around an options-ready console. */
+static int console_open(struct console *c)
+{
+    setlocale(LC_ALL, "");
+    the_console = c;
+    c->loop = loop_new();
+    tpane_init(&c->tp);
+    struct ipane keep = c->ip;   /* what a replay set before */
+    ipane_init(&c->ip);
+    c->ip.rec = keep.rec;
+    c->ip.soon_days = c->o.expiry_warn_days;
+    c->ip.o = &c->o;
+    tv_init(&c->viewer);
+    char err[600];
+    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: --server-log: %s\n", err);
+        return 3;
+    }
+    if (!c->loop || install_signals(c) < 0) {
+        fprintf(stderr, "mailscope: cannot set up the event loop\n");
+        return 3;
+    }
+    start_terminal(c);
+    run(c);
+    stop_terminal();
+    finish(c);
+    return 0;
+}
+
 int console_main(int argc, char **argv)
 {
     static struct console con;
@@ -681,25 +714,22 @@ int console_main(int argc, char **argv)
                 "'mailscope probe'\n");
         return 3;
     }
-    setlocale(LC_ALL, "");
-    the_console = c;
-    c->loop = loop_new();
-    tpane_init(&c->tp);
-    ipane_init(&c->ip);
-    c->ip.soon_days = c->o.expiry_warn_days;
-    c->ip.o = &c->o;
-    tv_init(&c->viewer);
-    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
-        fprintf(stderr, "mailscope: --server-log: %s\n", err);
-        return 3;
+    return console_open(c);
+}
+
+int console_replay(struct recording *rec, const char *name)
+{
+    static struct console con;
+    struct console *c = &con;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "mailscope replay: the console needs a terminal; for scripts use "
+                "'mailscope replay --check'\n");
+        return 2;
     }
-    if (!c->loop || install_signals(c) < 0) {
-        fprintf(stderr, "mailscope: cannot set up the event loop\n");
-        return 3;
-    }
-    start_terminal(c);
-    run(c);
-    stop_terminal();
-    finish(c);
-    return 0;
+    c->o = (struct ms_options){ .expiry_warn_days = 30 };
+    c->rec = rec;
+    c->rec_name = name;
+    c->ip.rec = rec;
+    replay_seek(c, rec->t.n);      /* the whole session first; step back from the end */
+    return console_open(c);
 }

@@ -6,6 +6,7 @@
 #include "logscan.h"
 #include "logview.h"
 #include "probe.h"
+#include "replay.h"
 #include "rulescmd.h"
 #include "version.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *out)
           "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
+    replay_usage(out);
     fputs("\n", out);
     logscan_usage(out);
     fputs("\n", out);
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
         return probe_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "logscan"))
         return logview_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "replay"))
+        return replay_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {

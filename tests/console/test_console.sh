@@ -250,7 +250,7 @@ save_and_record_without_credentials() {
     local i
     for i in $(seq 50); do [[ -s "$work/rec.json" ]] && break; sleep 0.1; done
     [[ -s "$work/rec.json" ]] || { fail "--record wrote nothing"; return; }
-    grep -q '"mailscope.transcript/1"' "$work/rec.json" || fail "the recording has no schema"
+    grep -q '"mailscope.transcript/2"' "$work/rec.json" || fail "the recording has no schema"
     grep -qF "Set-ImapSettings" "$work/rec.json" || fail "the operator's note is not recorded"
     grep -qF "AUTHENTICATE PLAIN *****" "$work/saved.txt" || fail "the saved text lacks the login"
     [[ $(grep -c "BEGIN CERTIFICATE" "$work/chain.pem") == 2 ]] || fail "chain.pem lacks the chain"
@@ -334,13 +334,52 @@ search_in_transcript() {
     absent "not found"
 }
 
+replay_steps_through_a_recording() {
+    PW="$MS_TEST_PASSWORD" "$MS_BIN" probe "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" \
+        --password-env PW --record "$work/rep.json" >/dev/null || { fail "probe --record failed"; return; }
+    local n
+    n=$(grep -c '"kind": ' "$work/rep.json")
+    start replay "$work/rep.json"
+    wait_for "REPLAY" || return
+    wait_for "rep.json" || return
+    wait_for "event $n/$n" || return                # it opens at the end
+    wait_for "Dovecot (Debian) ready." || return    # the recorded greeting
+    wait_for "#0 CN=mail.test" || return            # the Chain tab as recorded
+    wait_for "C: a005 LOGOUT" || return
+    keys -l "{"                                     # back one command: the logout is gone
+    sleep 0.3
+    absent "a005 LOGOUT"
+    absent "event $n/$n"
+    keys -l "}"                                     # forward a whole command: back at the end
+    wait_for "C: a005 LOGOUT" || return
+    wait_for "event $n/$n" || return
+    keys -l "["                                     # one event back
+    wait_for "event $((n - 1))/$n" || return
+    line "/goto 0"
+    wait_for "event 0/$n +0.000s" || return
+    absent "Dovecot (Debian) ready."
+    wait_for "No certificate yet" || return         # before the handshake
+    keys -l "]"
+    wait_for "event 1/$n" || return
+    line "/goto +10s"
+    wait_for "event $n/$n" || return
+    wait_for "Dovecot (Debian) ready." || return
+    line "/connect imap://127.0.0.1:1"
+    wait_for "replay is read-only: /connect refused, nothing is sent" || return
+    line "NOOP"
+    wait_for "read-only: a line for the server refused" || return
+    absent "C: a006"
+    absent "$MS_TEST_PASSWORD"
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
-         chain_tab_shows_an_expired_certificate search_in_transcript; do
+         chain_tab_shows_an_expired_certificate search_in_transcript \
+         replay_steps_through_a_recording; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
