@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "labcmd.h"
 #include "probe.h"
 #include "rulescmd.h"
 #include "version.h"
@@ -13,8 +14,11 @@ static void usage(FILE *out)
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
+    labcmd_usage(out);
     fputs("\n", out);
     probe_usage(out);
+    fputs("\n", out);
+    labcmd_help(out);
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
           "plan shown at the top, F6 lets you edit it first, F1 lists every key and\n"
           "/command (/connect /step /capability /starttls /login /auth /chain /save\n"
@@ -26,6 +30,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "probe"))
         return probe_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "lab"))
+        return labcmd_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {

@@ -1,0 +1,130 @@
+/* labscen — the scenarios' starting state: certificates, settings, accounts.
+ * The founding fault made concrete (the knowledge file leaves the exact
+ * backend failure unverified): the newly bound public certificate cannot be
+ * used by the backend service, so while X509CertificateName selects it the
+ * backend on 1993/1995 answers like an SSL port without a usable certificate
+ * (a plain-text "* BYE Connection is closed. 14" / "-ERR Connection is
+ * closed. 13") and the frontend's proxy hop fails: NO LOGIN failed. with
+ * ErrMsg=ProxyNotAuthenticated in the frontend's protocol log. */
+#include "lab_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sasl.h"
+
+#define FQDN "EX01.contoso.local"
+
+static int add_cert(struct lab *lab, const char *const *names, enum labcert_age age, bool inter,
+                    unsigned services, bool be_usable, char *err, size_t errlen)
+{
+    if (lab->ncerts >= LAB_MAX_CERTS)
+        return -1;
+    struct lab_cert *c = &lab->certs[lab->ncerts];
+    if (labpki_issue(lab->pki, names, age, inter, &c->c, err, errlen) < 0)
+        return -1;
+    c->services = services;
+    c->be_usable = be_usable;
+    lab->ncerts++;
+    return 0;
+}
+
+static const char *const own_names[] = { "EX01", FQDN, NULL };
+static const char *const public_names[] = { "mail.contoso.com", "autodiscover.contoso.com", NULL };
+
+static void settings(struct lab *lab, const char *x509, enum lab_login lt)
+{
+    for (int p = 0; p < 2; p++) {
+        snprintf(lab->ad[p].x509, sizeof lab->ad[p].x509, "%s", x509);
+        lab->ad[p].login = lt;
+        lab->mbx_enabled_ad[p] = true;
+    }
+    lab->inter_installed_ad = true;
+}
+
+/* Exchange Online's banner blob: base64 of the UTF-16LE server FQDN. */
+static void online_blob(struct lab *lab)
+{
+    snprintf(lab->online_fqdn, sizeof lab->online_fqdn, "AM6PR04CA0042.eurprd04.prod.outlook.com");
+    unsigned char u16[192];
+    size_t n = 0;
+    for (const char *p = lab->online_fqdn; *p && n + 2 <= sizeof u16; p++) {
+        u16[n++] = (unsigned char)*p;
+        u16[n++] = 0;
+    }
+    char *b64 = NULL;
+    size_t blen = 0;
+    if (sasl_b64_encode(u16, n, &b64, &blen) == 0) {
+        snprintf(lab->online_blob, sizeof lab->online_blob, "%s", b64);
+        sasl_free(b64, blen);
+    }
+}
+
+int labscen_setup(struct lab *lab, char *err, size_t errlen)
+{
+    const char *id = lab->sc->id;
+    const unsigned ip = LAB_SVC_IMAP | LAB_SVC_POP;
+    lab->family = LF_EXCH2013;
+    if (!strcmp(id, "exchange-cert-plaintextlogin")) {
+        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
+        return add_cert(lab, own_names, LABCERT_VALID, false, LAB_SVC_SMTP, true, err, errlen) < 0 ||
+               add_cert(lab, public_names, LABCERT_VALID, true, ip | LAB_SVC_IIS, false, err, errlen) < 0
+                   ? -1 : 0;
+    }
+    if (!strcmp(id, "exchange-securelogin") || !strcmp(id, "exchange-imap-disabled")) {
+        settings(lab, FQDN, !strcmp(id, "exchange-securelogin") ? LT_SECURELOGIN : LT_PLAINTEXTLOGIN);
+        if (!strcmp(id, "exchange-imap-disabled"))
+            lab->mbx_enabled_ad[LP_IMAP] = lab->mbx_enabled_ad[LP_POP] = false;
+        return add_cert(lab, own_names, LABCERT_VALID, false, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
+                        err, errlen);
+    }
+    if (!strcmp(id, "expired-certificate")) {
+        settings(lab, FQDN, LT_PLAINTEXTLOGIN);
+        return add_cert(lab, own_names, LABCERT_EXPIRED, false, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
+                        err, errlen) < 0 ||
+               add_cert(lab, own_names, LABCERT_VALID, false, 0, true, err, errlen) < 0 ? -1 : 0;
+    }
+    if (!strcmp(id, "missing-intermediate")) {
+        static const char *const names[] = { "mail.contoso.com", FQDN, "EX01", NULL };
+        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
+        lab->inter_installed_ad = false;
+        return add_cert(lab, names, LABCERT_VALID, true, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
+                        err, errlen);
+    }
+    if (!strcmp(id, "exchange-online-basic-off")) {
+        static const char *const names[] = { "outlook.office365.com", "*.office365.com", NULL };
+        lab->family = LF_ONLINE;
+        online_blob(lab);
+        settings(lab, "outlook.office365.com", LT_SECURELOGIN);
+        return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
+    }
+    if (!strcmp(id, "dovecot-cleartext-disallowed")) {
+        static const char *const names[] = { "mail.example.net", NULL };
+        lab->family = LF_DOVECOT;
+        settings(lab, "mail.example.net", LT_SECURELOGIN);
+        lab->dov_disable_plain_conf = lab->dov_disable_plain_run = true;
+        return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
+    }
+    snprintf(err, errlen, "lab: scenario %s has no set-up", id);
+    return -1;
+}
+
+const char *lab_user(const struct lab *lab)
+{
+    (void)lab;
+    return "alice";
+}
+
+const char *lab_password(const struct lab *lab)
+{
+    return lab->family == LF_ONLINE ? "Spring2024" : "LabPassw0rd";
+}
+
+const char *lab_server_fqdn(const struct lab *lab)
+{
+    switch (lab->family) {
+    case LF_ONLINE: return lab->online_fqdn;
+    case LF_DOVECOT: return "mail.example.net";
+    default: return FQDN;
+    }
+}
