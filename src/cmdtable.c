@@ -27,6 +27,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_NOTE, "/note", "TEXT", "add an operator note to the transcript" },
     { CMD_COMPARE, "/compare", "[all]", "which certificate each port presents: STARTTLS and "
                                          "implicit TLS side by side (all: IMAP and POP3)" },
+    { CMD_PS, "/ps", "COMMAND", "run COMMAND in the lab's simulated server shell (mailscope --lab), "
+                                 "e.g. /ps Get-ImapSettings" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -17,6 +17,7 @@
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
+#include "labface.h"
 #include "lineclass.h"
 #include "record.h"
 #include "report.h"
@@ -419,6 +420,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_PS: labface_ps(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -608,6 +610,7 @@ static void finish(struct console *c)
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
+    labface_stop(c);
     compare_free(c->cmp);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
@@ -621,6 +624,12 @@ int console_main(int argc, char **argv)
     static struct console con;
     struct console *c = &con;
     char err[600];
+    bool lab = false;
+    const char *scenario = NULL, *lab_addr = NULL;
+    if (labface_take_args(&argc, argv, &lab, &scenario, &lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     int rc = options_parse(argc, argv, 0, &c->o, err, sizeof err);
     if (rc > 0) {
         console_usage(stdout);
@@ -653,6 +662,10 @@ int console_main(int argc, char **argv)
     tv_init(&c->viewer);
     if (!c->loop || install_signals(c) < 0) {
         fprintf(stderr, "mailscope: cannot set up the event loop\n");
+        return 3;
+    }
+    if (lab && labface_start(c, scenario, lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
         return 3;
     }
     start_terminal(c);

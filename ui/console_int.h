@@ -56,6 +56,9 @@ struct console {
     char message[600];
     int sig_pipe[2];
     int exit_code;
+    struct lab *lab;        /* mailscope --lab: the lab in this loop (ui/labface.c) */
+    bool lab_in_ps;
+    char lab_url[160];
 };
 
 /* console.c */

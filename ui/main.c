@@ -11,6 +11,9 @@
 static void usage(FILE *out)
 {
     fputs("usage: mailscope [OPTIONS] [URL]          the interactive console\n"
+          "       mailscope --lab [SCENARIO] [--lab-address ADDR]\n"
+          "                                        the console on a lab scenario (default: the founding\n"
+          "                                        Exchange case); /ps COMMAND runs its shell\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
@@ -22,7 +25,7 @@ static void usage(FILE *out)
     fputs("\nThe console takes the same options. Inside it: F5 runs the next step of the\n"
           "plan shown at the top, F6 lets you edit it first, F1 lists every key and\n"
           "/command (/connect /step /capability /starttls /login /auth /chain /save\n"
-          "/quit ...); any other line goes to the server as typed. man mailscope\n"
+          "/ps /quit ...); any other line goes to the server as typed. man mailscope\n"
           "documents it all.\n", out);
 }
 

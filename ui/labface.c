@@ -1,0 +1,130 @@
+/* labface — see labface.h. */
+#include "labface.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console_int.h"
+#include "lab.h"
+
+int labface_take_args(int *argc, char **argv, bool *want, const char **scenario,
+                      const char **address, char *err, size_t errlen)
+{
+    *want = false;
+    *address = NULL;
+    *scenario = NULL;
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--lab-address")) {
+            if (i + 1 >= *argc) {
+                snprintf(err, errlen, "--lab-address needs a loopback address");
+                return -1;
+            }
+            *address = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--lab")) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (*want) {
+            snprintf(err, errlen, "--lab given twice");
+            return -1;
+        }
+        *want = true;
+        /* the next word is the scenario unless it is an option or a URL */
+        if (i + 1 < *argc && argv[i + 1][0] != '-' && !strstr(argv[i + 1], "://"))
+            *scenario = argv[++i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    if (*address && !*want) {
+        snprintf(err, errlen, "--lab-address goes with --lab");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_lab_event(void *arg, const char *line)
+{
+    struct console *c = arg;
+    if (c->lab_in_ps && c->have_session)
+        transcript_note(&c->t, TR_NOTE, OP_NONE, line);
+    else
+        tpane_info(&c->tp, ROLE_DIM, line);
+    c->redraw = true;
+}
+
+int labface_start(struct console *c, const char *scenario, const char *address, char *err,
+                  size_t errlen)
+{
+    if (c->o.url_text) {
+        snprintf(err, errlen, "--lab aims the console at the lab itself: give no URL");
+        return -1;
+    }
+    struct lab_config cfg = { .scenario = scenario, .address = address, .port_shift = -1,
+                              .on_event = on_lab_event,
+                              .event_arg = c };
+    c->lab = lab_start(c->loop, &cfg, err, errlen);
+    if (!c->lab)
+        return -1;
+    lab_url(c->lab, LAB_IMAP, c->lab_url, sizeof c->lab_url);
+    if (options_set_url(&c->o, c->lab_url, err, errlen) < 0) {
+        labface_stop(c);
+        return -1;
+    }
+    if (!c->o.cafile)
+        c->o.cafile = lab_ca_file(c->lab);
+    if (!c->secret)
+        c->secret = strdup(lab_password(c->lab));
+    return 0;
+}
+
+static void note(struct console *c, const char *text)
+{
+    if (c->have_session)
+        transcript_note(&c->t, TR_NOTE, OP_NONE, text);
+    else
+        tpane_info(&c->tp, ROLE_NOTE, text);
+}
+
+/* One line of the shell's output, indented under the command; the blank
+ * lines PowerShell frames its lists with are left out of the transcript. */
+static void ps_line(void *arg, const char *line)
+{
+    struct console *c = arg;
+    char buf[1100];
+    if (!*line)
+        return;
+    snprintf(buf, sizeof buf, "  %s", line);
+    note(c, buf);
+}
+
+void labface_ps(struct console *c, const char *args)
+{
+    if (!c->lab) {
+        console_message(c, "/ps runs in the lab's simulated server shell: start with mailscope --lab");
+        return;
+    }
+    if (!*args) {
+        console_message(c, "/ps COMMAND, e.g. /ps Get-ImapSettings | Format-List X509CertificateName,LoginType"
+                        " (/ps help lists them)");
+        return;
+    }
+    char head[1100];
+    snprintf(head, sizeof head, "%s %s", lab_prompt(c->lab), args);
+    note(c, head);
+    c->lab_in_ps = true;
+    int rc = lab_shell_exec(c->lab, args, ps_line, c);
+    c->lab_in_ps = false;
+    if (rc == 1)
+        console_message(c, "the lab's shell stays open in the console; /quit leaves mailscope");
+    c->redraw = true;
+}
+
+void labface_stop(struct console *c)
+{
+    lab_stop(c->lab);
+    c->lab = NULL;
+}
