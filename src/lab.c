@@ -147,7 +147,7 @@ static void conn_io(void *arg, int fd, short revents);
 
 static void conn_watch(struct labconn *c, bool want_write)
 {
-    short ev = POLLIN;
+    short ev = c->outlen < LAB_OUT_MAX ? POLLIN : 0;
     if (want_write || c->outlen)
         ev |= POLLOUT;
     loop_watch(c->lab->lp, c->fd, ev, conn_io, c);
@@ -354,6 +354,7 @@ static void conn_io(void *arg, int fd, short revents)
         }
     }
     if (revents & (POLLIN | POLLHUP | POLLERR)) {
+        c->last_ms = loop_now_ms();
         if (read_in(c) < 0 && !c->outlen) {
             conn_free(c);
             return;
@@ -385,6 +386,30 @@ static void conn_io(void *arg, int fd, short revents)
         return;
     }
     conn_watch(c, want_write);
+}
+
+/* Every few seconds: close the connections idle past Exchange's timeouts,
+ * with the server's own words. */
+static void idle_check(void *arg)
+{
+    struct lab *lab = arg;
+    int64_t now = loop_now_ms();
+    for (struct labconn *c = lab->conns, *next; c; c = next) {
+        next = c->next;
+        int64_t limit = c->state ? LAB_IDLE_AUTH_MS : LAB_IDLE_PREAUTH_MS;
+        if (now - c->last_ms < limit || c->close_after_flush)
+            continue;
+        if (c->handshaking || !c->greeted) {
+            conn_free(c);
+            continue;
+        }
+        const char *bye = labproto_idle_line(c);
+        labconn_send(c, "%s\r\n", bye);
+        lab_event(lab, "lab: %s idle for %lld s: \"%s\"", c->cip, (long long)((now - c->last_ms) / 1000), bye);
+        c->close_after_flush = true;
+        conn_io(c, c->fd, 0);
+    }
+    lab->idle_timer = loop_timer(lab->lp, 5000, idle_check, lab);
 }
 
 static void endpoint(int fd, bool local, char *out, size_t outlen)
@@ -431,7 +456,7 @@ static void on_accept(void *arg, int lfd, short revents)
     c->fd = fd;
     c->port = which;
     c->session = ++lab->next_session;
-    c->t0_ms = loop_now_ms();
+    c->t0_ms = c->last_ms = loop_now_ms();
     endpoint(fd, true, c->sip, sizeof c->sip);
     endpoint(fd, false, c->cip, sizeof c->cip);
     c->next = lab->conns;
@@ -608,6 +633,7 @@ struct lab *lab_start(struct loop *lp, const struct lab_config *cfg, char *err, 
             snprintf(err, errlen, "lab: the loop is full");
             goto bad;
         }
+    lab->idle_timer = loop_timer(lp, 5000, idle_check, lab);
     return lab;
 bad:
     lab_stop(lab);
@@ -618,6 +644,8 @@ void lab_stop(struct lab *lab)
 {
     if (!lab)
         return;
+    if (lab->idle_timer)
+        loop_timer_cancel(lab->lp, lab->idle_timer);
     while (lab->conns)
         conn_free(lab->conns);
     close_listeners(lab);

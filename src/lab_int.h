@@ -13,6 +13,9 @@
 #define LAB_LINE_MAX 8192      /* one client line (Exchange's MaxCommandSize is 10240) */
 #define LAB_MAX_CERTS 6
 #define LAB_MAX_CONNS 64
+#define LAB_OUT_MAX (512u * 1024)  /* stop reading a client that doesn't read its replies */
+#define LAB_IDLE_PREAUTH_MS 60000  /* Exchange's PreAuthenticatedConnectionTimeout */
+#define LAB_IDLE_AUTH_MS 1800000   /* AuthenticatedConnectionTimeout */
 
 enum lab_family { LF_EXCH2013, LF_ONLINE, LF_DOVECOT };
 enum lab_login { LT_PLAINTEXTLOGIN = 1, LT_PLAINTEXTAUTH = 2, LT_SECURELOGIN = 3 };
@@ -73,6 +76,7 @@ struct lab {
     struct labconn *conns;
     int nconns;
     uint64_t next_session;
+    uint64_t idle_timer;
     char online_fqdn[96], online_blob[200];
 };
 
@@ -95,7 +99,7 @@ struct labconn {
     uint64_t session;
     unsigned seq;
     char sip[80], cip[80];
-    int64_t t0_ms;
+    int64_t t0_ms, last_ms;
     size_t rq, sent_total;
     int bad;
 };
@@ -118,6 +122,8 @@ void labproto_greet(struct labconn *c);
 void labproto_line(struct labconn *c, char *line, size_t n);
 /* The connection is closing: log it. */
 void labproto_closed(struct labconn *c);
+/* What the server says when it drops an idle connection. */
+const char *labproto_idle_line(const struct labconn *c);
 /* The plaintext refusal an SSL port sends when it has no certificate, or NULL. */
 const char *labproto_no_cert_line(const struct labconn *c);
 

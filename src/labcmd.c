@@ -167,7 +167,7 @@ static void on_sigpipe_fd(void *arg, int fd, short revents)
     ((struct shell *)arg)->done = true;
 }
 
-void labcmd_banner(const struct lab *lab, FILE *out)
+void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
 {
     char url[160];
     size_t n;
@@ -198,7 +198,10 @@ void labcmd_banner(const struct lab *lab, FILE *out)
     if (!strcmp(lab_scenario_id(lab), "exchange-cert-plaintextlogin") ||
         strncmp(lab_scenario_id(lab), "exchange-online", 15))
         fprintf(out, "Protocol log (Exchange format): %s/Imap4/ and %s/Pop3/\n", lab_dir(lab), lab_dir(lab));
-    fprintf(out, "Shell: type help for the commands; exit (or end of input) stops the lab.\n");
+    if (shell)
+        fprintf(out, "Shell: type help for the commands; exit (or end of input) stops the lab.\n");
+    else
+        fprintf(out, "No shell (--no-shell): Ctrl-C (SIGINT) or SIGTERM stops the lab.\n");
     fflush(out);
 }
 
@@ -269,7 +272,7 @@ int labcmd_main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         loop_watch(lp, sig_pipe[0], POLLIN, on_sigpipe_fd, &sh);
     }
-    labcmd_banner(lab, stdout);
+    labcmd_banner(lab, stdout, !no_shell);
     if (!no_shell) {
         int fl = fcntl(STDIN_FILENO, F_GETFL);
         if (fl >= 0)

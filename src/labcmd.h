@@ -4,6 +4,7 @@
 #ifndef MAILSCOPE_LABCMD_H
 #define MAILSCOPE_LABCMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 int labcmd_main(int argc, char **argv);
@@ -12,6 +13,6 @@ void labcmd_usage(FILE *out);
 void labcmd_help(FILE *out);
 /* The banner: what listens where, URLs, account, log, shell commands. */
 struct lab;
-void labcmd_banner(const struct lab *lab, FILE *out);
+void labcmd_banner(const struct lab *lab, FILE *out, bool shell);
 
 #endif

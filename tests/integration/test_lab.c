@@ -57,7 +57,7 @@ static unsigned banner_port(const char *out, const char *what)
     return (unsigned)strtoul(p, NULL, 10);
 }
 
-static void lab_start_at(struct labproc *l, const char *scenario, int n)
+static void lab_start_args(struct labproc *l, const char *scenario, int n, const char *extra)
 {
     memset(l, 0, sizeof *l);
     snprintf(l->addr, sizeof l->addr, "127.77.1.%d", n);
@@ -75,12 +75,13 @@ static void lab_start_at(struct labproc *l, const char *scenario, int n)
         dup2(fd, 2);
         close(p[1]);
         execl(env("MS_BIN"), "mailscope", "lab", scenario, "--address", l->addr, "--dir", l->dir,
-              (char *)NULL);
+              extra, (char *)NULL);
         _exit(127);
     }
     close(p[0]);
     l->in = p[1];
-    cr_assert(wait_output(l, "Shell: "), "the lab did not start");
+    cr_assert(wait_output(l, "Listening on "), "the lab did not start");
+    cr_assert(wait_output(l, "stops the lab."), "the lab did not finish its banner");
     char *out = lab_output(l);
     l->imap = banner_port(out, "  IMAP, STARTTLS");
     l->imaps = banner_port(out, "  IMAPS, implicit TLS");
@@ -90,6 +91,11 @@ static void lab_start_at(struct labproc *l, const char *scenario, int n)
     l->pop3_be = banner_port(out, "  POP3 backend");
     cr_assert(l->imap && l->pop3, "no ports in the banner:\n%s", out);
     free(out);
+}
+
+static void lab_start_at(struct labproc *l, const char *scenario, int n)
+{
+    lab_start_args(l, scenario, n, NULL);
 }
 
 /* Type a shell line and wait until its output mentions expect. */
@@ -167,10 +173,15 @@ static const char *first_diag(json_t *j)
 
 /* Connect in clear text, read the greeting, send line, return the reply line
  * that starts with prefix (IMAP: the tag). */
-static void raw_reply(struct labproc *l, unsigned port, const char *line, const char *prefix,
-                      char *out, size_t outlen)
+static void raw_reply_from(struct labproc *l, unsigned port, const char *line, const char *prefix,
+                           char *out, size_t outlen, const char *from)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {
+        struct sockaddr_in me = { .sin_family = AF_INET };
+        inet_pton(AF_INET, from, &me.sin_addr);
+        cr_assert(bind(fd, (struct sockaddr *)&me, sizeof me) == 0);
+    }
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     inet_pton(AF_INET, l->addr, &sa.sin_addr);
     cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
@@ -202,6 +213,12 @@ static void raw_reply(struct labproc *l, unsigned port, const char *line, const 
             break;
     }
     close(fd);
+}
+
+static void raw_reply(struct labproc *l, unsigned port, const char *line, const char *prefix,
+                      char *out, size_t outlen)
+{
+    raw_reply_from(l, port, line, prefix, out, outlen, NULL);
 }
 
 /* probe URL against the lab, trusting its CA; extra options after. */
@@ -534,6 +551,16 @@ Test(lab, dovecot_cleartext_disallowed)
     run_result_free(&r);
     raw_reply(&l, l.imap, "a1 LOGIN alice LabPassw0rd", "a1 ", reply, sizeof reply);
     cr_expect_str_eq(reply, "a1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
+    raw_reply(&l, l.imap, "a1 LOGIN alice LabPassw0rd", "* BAD", reply, sizeof reply);
+    cr_expect_str_eq(reply, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your client "
+                            "did it anyway. If anyone was listening, the password was exposed.");
+    /* from the server's own address the connection counts as secured: the fault hides */
+    raw_reply_from(&l, l.imap, "a1 LOGIN alice LabPassw0rd", "a1 ", reply, sizeof reply, l.addr);
+    cr_expect_str_eq(reply, "a1 OK [CAPABILITY " "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY "
+                            "THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE "
+                            "UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH "
+                            "ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY "
+                            "LITERAL+ NOTIFY SPECIAL-USE] Logged in");
     shell(&l, "doveconf -n disable_plaintext_auth", "disable_plaintext_auth = yes");
     shell(&l, "doveconf -n auth_allow_cleartext", "Unknown setting: auth_allow_cleartext");
     shell(&l, "echo 'disable_plaintext_auth = no' >> /etc/dovecot/conf.d/10-auth.conf", NULL);
@@ -580,4 +607,24 @@ Test(lab, list_names_every_scenario)
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         cr_expect(strstr(out, ids[i]), "%s missing from:\n%s", ids[i], out);
     cr_expect(strncmp(out, "exchange-cert-plaintextlogin", 28) == 0, "the founding scenario comes first");
+}
+
+Test(lab, no_shell_serves_until_sigterm)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_args(&l, "exchange-cert-plaintextlogin", 21, "--no-shell");
+    /* stdin at EOF does not stop it */
+    close(l.in);
+    usleep(300 * 1000);
+    json_t *j = probe(&l, "pop3s", l.pop3s, NULL, NULL, &r);
+    assert_login(j, false, "-ERR");
+    json_decref(j);
+    run_result_free(&r);
+    cr_assert(kill(l.pid, SIGTERM) == 0);
+    int st = 0;
+    cr_assert_eq(waitpid(l.pid, &st, 0), l.pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    cr_expect(wait_output(&l, "mailscope lab: stopped (signal)"));
+    cleanup(&l);
 }

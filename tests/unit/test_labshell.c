@@ -35,9 +35,14 @@ static void start(const char *scenario)
     cr_assert_not_null(lp);
     snprintf(dir, sizeof dir, "/tmp/mailscope-labshell-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    struct lab_config cfg = { .scenario = scenario, .address = "127.77.1.100", .port_shift = 30000,
-                              .dir = dir };
-    lab = lab_start(lp, &cfg, err, sizeof err);
+    /* criterion runs tests in parallel processes: each takes an address of its own */
+    char addr[32];
+    for (int i = 0; i < 20 && !lab; i++) {
+        snprintf(addr, sizeof addr, "127.77.1.%d", 100 + (int)((getpid() + i * 7) % 150));
+        struct lab_config cfg = { .scenario = scenario, .address = addr, .port_shift = 30000,
+                                  .dir = dir };
+        lab = lab_start(lp, &cfg, err, sizeof err);
+    }
     cr_assert_not_null(lab, "%s", err);
 }
 
