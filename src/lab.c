@@ -665,6 +665,7 @@ int lab_port_shift(const struct lab *lab) { return lab->shift; }
 const char *lab_dir(const struct lab *lab) { return lab->dir; }
 const char *lab_ca_file(const struct lab *lab) { return lab->ca_path; }
 const char *lab_log_path(const struct lab *lab, enum lablog_file f) { return lablog_path(lab->log, f); }
+bool lab_has_protocol_log(const struct lab *lab) { return lab->family == LF_EXCH2013; }
 
 const char *lab_url(const struct lab *lab, enum lab_port w, char *out, size_t outlen)
 {

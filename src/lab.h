@@ -61,6 +61,8 @@ int lab_port_shift(const struct lab *lab);
 const char *lab_dir(const struct lab *lab);
 const char *lab_ca_file(const struct lab *lab);
 const char *lab_log_path(const struct lab *lab, enum lablog_file f);
+/* Does this scenario write a protocol log (on-premises Exchange only)? */
+bool lab_has_protocol_log(const struct lab *lab);
 const char *lab_user(const struct lab *lab);
 const char *lab_password(const struct lab *lab);
 /* "imap://alice@127.77.0.1" (the port only when shifted), into out. */

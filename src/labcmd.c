@@ -195,8 +195,7 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
             lab_user(lab), lab_user(lab), lab_password(lab), lab_ca_file(lab));
     if (!strcmp(lab_scenario_id(lab), "exchange-online-basic-off"))
         fprintf(out, "  XOAUTH2 token accepted: lab-oauth-token (--auth=xoauth2 --password-env TOKEN)\n");
-    if (!strcmp(lab_scenario_id(lab), "exchange-cert-plaintextlogin") ||
-        strncmp(lab_scenario_id(lab), "exchange-online", 15))
+    if (lab_has_protocol_log(lab))
         fprintf(out, "Protocol log (Exchange format): %s/Imap4/ and %s/Pop3/\n", lab_dir(lab), lab_dir(lab));
     if (shell)
         fprintf(out, "Shell: type help for the commands; exit (or end of input) stops the lab.\n");
