@@ -14,7 +14,9 @@
 #define LAB_MAX_CERTS 6
 #define LAB_MAX_CONNS 64
 #define LAB_OUT_MAX (512u * 1024)  /* stop reading a client that doesn't read its replies */
-#define LAB_IDLE_PREAUTH_MS 60000  /* Exchange's PreAuthenticatedConnectionTimeout */
+/* Exchange's PreAuthenticatedConnectionTimeout is 1 minute by default; the lab's
+ * EX01 is set to 10 (Get-ImapSettings shows it) so a console session survives reading. */
+#define LAB_IDLE_PREAUTH_MS 600000
 #define LAB_IDLE_AUTH_MS 1800000   /* AuthenticatedConnectionTimeout */
 
 enum lab_family { LF_EXCH2013, LF_ONLINE, LF_DOVECOT };

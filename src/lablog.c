@@ -28,7 +28,7 @@ static void now_iso(char *out, size_t outlen)
     gmtime_r(&tv.tv_sec, &tm);
     char base[32];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03ldZ", base, (long)(tv.tv_usec / 1000));
+    snprintf(out, outlen, "%.24s.%03dZ", base, (int)(tv.tv_usec / 1000) % 1000);
 }
 
 static FILE *open_append(const char *path)

@@ -297,6 +297,8 @@ static void settings_obj(const struct lab *lab, enum lab_proto p, struct psobj *
     prop(ob, "ProtocolLogEnabled", "True");
     prop(ob, "LogFileLocation", "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Logging\\%s", imap ? "Imap4" : "Pop3");
     prop(ob, "MaxCommandSize", "%u", imap ? 10240 : 512);
+    prop(ob, "PreAuthenticatedConnectionTimeout", "00:10:00");
+    prop(ob, "AuthenticatedConnectionTimeout", "00:30:00");
 }
 
 static const char *const settings_default_view[] = { "UnencryptedOrTLSBindings", "SSLBindings",

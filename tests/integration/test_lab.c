@@ -628,3 +628,48 @@ Test(lab, no_shell_serves_until_sigterm)
     cr_expect(wait_output(&l, "mailscope lab: stopped (signal)"));
     cleanup(&l);
 }
+
+/* A hostile client: an overlong line gets Exchange's answer and the close,
+ * control bytes in a user name never reach the lab's output raw, and the
+ * lab keeps serving. */
+Test(lab, hostile_client_is_answered_and_sanitised)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_at(&l, "exchange-cert-plaintextlogin", 22);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)l.imap) };
+    inet_pton(AF_INET, l.addr, &sa.sin_addr);
+    cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    struct timeval tv = { 5, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char *big = malloc(20000);
+    memset(big, 'A', 20000);
+    cr_assert(write(fd, big, 20000) == 20000);
+    free(big);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof buf - 1 && (got = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)got;
+    buf[n] = '\0';
+    close(fd);
+    cr_expect(strstr(buf, "* BAD Command Error. 10\r\n* BYE Connection closed.\r\n"), "%s", buf);
+    char reply[512];
+    raw_reply(&l, l.imap, "a1 LOGIN \"ev\x1b[2Jil\" x", "a1 ", reply, sizeof reply);
+    cr_expect_str_eq(reply, "a1 NO LOGIN failed.");
+    cr_assert(wait_output(&l, "login as \"ev\\x1b[2Jil\": refused"));
+    char *out = lab_output(&l);
+    cr_expect(strchr(out, '\x1b') == NULL, "a raw ESC reached the lab's output");
+    free(out);
+    char *log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strchr(log, '\x1b') == NULL, "a raw ESC reached the protocol log");
+    cr_expect(strstr(log, "ErrMsg=LogonFailed:LogonDenied"), "%s", log);
+    free(log);
+    json_t *j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
+    assert_login(j, false, "NO");
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
