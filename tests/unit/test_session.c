@@ -144,12 +144,12 @@ static void h_cleanup(void)
     memset(h, 0, sizeof *h);
 }
 
-TestSuite(session, .timeout = 25, .fini = h_cleanup);
+TestSuite(session, .timeout = 25 * MS_SLOW_FACTOR, .fini = h_cleanup);
 
 static struct session_params params(enum session_proto proto)
 {
     return (struct session_params){ .proto = proto, .host = "127.0.0.1", .family = AF_INET,
-                                    .timeout_ms = 3000 };
+                                    .timeout_ms = 3000 * MS_SLOW_FACTOR };
 }
 
 /* TLS parameters that make the peer's certificate verify. */
@@ -1167,7 +1167,7 @@ Test(session, silent_server_times_out)
     expect_closed(FAIL_TIMEOUT);
     const struct rec *c = h_find(SEV_CLOSED, -1);
     double ms = (double)(c->at_us - H.t0_us) / 1000.0;
-    cr_assert(ms >= 400 && ms <= 1500, "timed out after %.0f ms (timeout 500 ms)", ms);
+    cr_assert(ms >= 400 && ms <= 1500 * MS_SLOW_FACTOR, "timed out after %.0f ms (timeout 500 ms)", ms);
     const struct rec *g = h_find(SEV_OP_END, OP_GREETING);
     cr_assert(g && g->fail == FAIL_TIMEOUT);
     h_finish();
