@@ -34,6 +34,7 @@ enum lab_svc { LS_IMAP4, LS_IMAP4BE, LS_POP3, LS_POP3BE, LS_NSVC };
 struct lab_cert {
     struct labcert c;
     unsigned services;         /* LAB_SVC_* */
+    unsigned services0;        /* as the scenario starts */
     bool be_usable;            /* the backend can serve it (see lab.c: the founding fault) */
 };
 
@@ -129,7 +130,8 @@ const char *labproto_idle_line(const struct labconn *c);
 /* The plaintext refusal an SSL port sends when it has no certificate, or NULL. */
 const char *labproto_no_cert_line(const struct labconn *c);
 
-/* Scenario set-up (labscen.c). */
+/* Scenario set-up (labscen.c): certificates and settings; the settings alone. */
 int labscen_setup(struct lab *lab, char *err, size_t errlen);
+int labscen_setup_settings(struct lab *lab);
 
 #endif

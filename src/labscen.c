@@ -23,7 +23,7 @@ static int add_cert(struct lab *lab, const char *const *names, enum labcert_age 
     struct lab_cert *c = &lab->certs[lab->ncerts];
     if (labpki_issue(lab->pki, names, age, inter, &c->c, err, errlen) < 0)
         return -1;
-    c->services = services;
+    c->services = c->services0 = services;
     c->be_usable = be_usable;
     lab->ncerts++;
     return 0;
@@ -60,53 +60,77 @@ static void online_blob(struct lab *lab)
     }
 }
 
-int labscen_setup(struct lab *lab, char *err, size_t errlen)
+/* The settings a scenario starts with (also what a restart of the lab would
+ * restore); certificates keep their keys but get their services back. */
+int labscen_setup_settings(struct lab *lab)
+{
+    const char *id = lab->sc->id;
+    lab->family = LF_EXCH2013;
+    lab->dov_disable_plain_conf = lab->dov_disable_plain_run = false;
+    for (int i = 0; i < lab->ncerts; i++)
+        lab->certs[i].services = lab->certs[i].services0;
+    if (!strcmp(id, "exchange-cert-plaintextlogin")) {
+        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
+    } else if (!strcmp(id, "exchange-securelogin")) {
+        settings(lab, FQDN, LT_SECURELOGIN);
+    } else if (!strcmp(id, "exchange-imap-disabled")) {
+        settings(lab, FQDN, LT_PLAINTEXTLOGIN);
+        lab->mbx_enabled_ad[LP_IMAP] = lab->mbx_enabled_ad[LP_POP] = false;
+    } else if (!strcmp(id, "expired-certificate")) {
+        settings(lab, FQDN, LT_PLAINTEXTLOGIN);
+    } else if (!strcmp(id, "missing-intermediate")) {
+        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
+        lab->inter_installed_ad = false;
+    } else if (!strcmp(id, "exchange-online-basic-off")) {
+        lab->family = LF_ONLINE;
+        online_blob(lab);
+        settings(lab, "outlook.office365.com", LT_SECURELOGIN);
+    } else if (!strcmp(id, "dovecot-cleartext-disallowed")) {
+        lab->family = LF_DOVECOT;
+        settings(lab, "mail.example.net", LT_SECURELOGIN);
+        lab->dov_disable_plain_conf = lab->dov_disable_plain_run = true;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The certificates each scenario's server holds (Get-ExchangeCertificate). */
+static int setup_certs(struct lab *lab, char *err, size_t errlen)
 {
     const char *id = lab->sc->id;
     const unsigned ip = LAB_SVC_IMAP | LAB_SVC_POP;
-    lab->family = LF_EXCH2013;
-    if (!strcmp(id, "exchange-cert-plaintextlogin")) {
-        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
+    if (!strcmp(id, "exchange-cert-plaintextlogin"))
         return add_cert(lab, own_names, LABCERT_VALID, false, LAB_SVC_SMTP, true, err, errlen) < 0 ||
                add_cert(lab, public_names, LABCERT_VALID, true, ip | LAB_SVC_IIS, false, err, errlen) < 0
                    ? -1 : 0;
-    }
-    if (!strcmp(id, "exchange-securelogin") || !strcmp(id, "exchange-imap-disabled")) {
-        settings(lab, FQDN, !strcmp(id, "exchange-securelogin") ? LT_SECURELOGIN : LT_PLAINTEXTLOGIN);
-        if (!strcmp(id, "exchange-imap-disabled"))
-            lab->mbx_enabled_ad[LP_IMAP] = lab->mbx_enabled_ad[LP_POP] = false;
+    if (!strcmp(id, "exchange-securelogin") || !strcmp(id, "exchange-imap-disabled"))
         return add_cert(lab, own_names, LABCERT_VALID, false, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
                         err, errlen);
-    }
-    if (!strcmp(id, "expired-certificate")) {
-        settings(lab, FQDN, LT_PLAINTEXTLOGIN);
+    if (!strcmp(id, "expired-certificate"))
         return add_cert(lab, own_names, LABCERT_EXPIRED, false, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
                         err, errlen) < 0 ||
                add_cert(lab, own_names, LABCERT_VALID, false, 0, true, err, errlen) < 0 ? -1 : 0;
-    }
     if (!strcmp(id, "missing-intermediate")) {
         static const char *const names[] = { "mail.contoso.com", FQDN, "EX01", NULL };
-        settings(lab, "mail.contoso.com", LT_PLAINTEXTLOGIN);
-        lab->inter_installed_ad = false;
         return add_cert(lab, names, LABCERT_VALID, true, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
                         err, errlen);
     }
     if (!strcmp(id, "exchange-online-basic-off")) {
         static const char *const names[] = { "outlook.office365.com", "*.office365.com", NULL };
-        lab->family = LF_ONLINE;
-        online_blob(lab);
-        settings(lab, "outlook.office365.com", LT_SECURELOGIN);
         return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
     }
-    if (!strcmp(id, "dovecot-cleartext-disallowed")) {
-        static const char *const names[] = { "mail.example.net", NULL };
-        lab->family = LF_DOVECOT;
-        settings(lab, "mail.example.net", LT_SECURELOGIN);
-        lab->dov_disable_plain_conf = lab->dov_disable_plain_run = true;
-        return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
+    static const char *const names[] = { "mail.example.net", NULL };
+    return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
+}
+
+int labscen_setup(struct lab *lab, char *err, size_t errlen)
+{
+    if (labscen_setup_settings(lab) < 0) {
+        snprintf(err, errlen, "lab: scenario %s has no set-up", lab->sc->id);
+        return -1;
     }
-    snprintf(err, errlen, "lab: scenario %s has no set-up", id);
-    return -1;
+    return setup_certs(lab, err, errlen);
 }
 
 const char *lab_user(const struct lab *lab)
