@@ -70,6 +70,16 @@ int labface_start(struct console *c, const char *scenario, const char *address, 
     if (!c->lab)
         return -1;
     lab_url(c->lab, LAB_IMAP, c->lab_url, sizeof c->lab_url);
+    /* The clear-text scenarios show their fault only without TLS: unless the
+     * operator chose a TLS mode, the console starts the way that client does. */
+    const char *id = lab_scenario_id(c->lab);
+    bool cleartext = !strcmp(id, "exchange-securelogin") || !strcmp(id, "dovecot-cleartext-disallowed");
+    if (cleartext && c->o.tls == PLAN_TLS_AUTO) {
+        c->o.tls = PLAN_TLS_NONE;
+        c->o.allow_plaintext = true;
+        tpane_info(&c->tp, ROLE_DIM, "lab: this scenario is about a client that logs in without TLS: "
+                   "--tls=none here (start with --tls=starttls to see the preferred fix)");
+    }
     if (options_set_url(&c->o, c->lab_url, err, errlen) < 0) {
         labface_stop(c);
         return -1;

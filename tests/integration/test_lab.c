@@ -172,7 +172,7 @@ static const char *first_diag(json_t *j)
 }
 
 /* Connect in clear text, read the greeting, send line, return the reply line
- * that starts with prefix (IMAP: the tag). */
+ * that starts with prefix (IMAP: the tag); line NULL: return the first line. */
 static void raw_reply_from(struct labproc *l, unsigned port, const char *line, const char *prefix,
                            char *out, size_t outlen, const char *from)
 {
@@ -197,6 +197,10 @@ static void raw_reply_from(struct labproc *l, unsigned port, const char *line, c
             break;
         n += (size_t)got;
         buf[n] = '\0';
+        if (!line && strstr(buf, "\r\n")) {
+            snprintf(out, outlen, "%.*s", (int)(strstr(buf, "\r\n") - buf), buf);
+            break;
+        }
         if (!sent && strstr(buf, "\r\n")) {
             dprintf(fd, "%s\r\n", line);
             sent = true;
@@ -668,6 +672,34 @@ Test(lab, hostile_client_is_answered_and_sanitised)
     free(log);
     json_t *j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
     assert_login(j, false, "NO");
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
+
+/* A name no certificate carries (a typo): after the restart 993 answers with
+ * the plain-text BYE, STARTTLS is no longer offered and is refused. */
+Test(lab, x509certificatename_without_a_certificate)
+{
+    struct labproc l;
+    struct run_result r;
+    char reply[512];
+    lab_start_at(&l, "exchange-securelogin", 23);
+    shell(&l, "Set-ImapSettings -X509CertificateName EX01.contoso.lcoal", "WARNING: Changes to IMAP4");
+    shell(&l, "Restart-Service MSExchangeIMAP4", "no certificate matches");
+    raw_reply(&l, l.imaps, NULL, NULL, reply, sizeof reply);     /* what 993 says first */
+    cr_expect_str_eq(reply, "* BYE Connection is closed. 14");
+    raw_reply(&l, l.imap, "a1 STARTTLS", "a1 ", reply, sizeof reply);
+    cr_expect_str_eq(reply, "a1 BAD Command received in Invalid state.");
+    raw_reply(&l, l.imap, "a1 CAPABILITY", "* CAPABILITY", reply, sizeof reply);
+    cr_expect_str_eq(reply, "* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED UIDPLUS MOVE ID UNSELECT CHILDREN IDLE "
+                            "NAMESPACE LITERAL+");
+    json_t *j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
+    cr_expect_neq(r.exit_code, 0);
+    char *dump = json_dumps(json_object_get(j, "diagnoses"), 0);
+    cr_expect(strstr(dump, "R-EXCH-002"), "%s", dump);
+    free(dump);
     json_decref(j);
     run_result_free(&r);
     cr_expect_eq(lab_end(&l), 0);
