@@ -100,7 +100,9 @@ static enum acct check_account(const struct lab *lab, const char *user, const ch
     }
     if (!strcasecmp(base, "administrator") || !strcasecmp(base, "guest"))
         return ACCT_WELLKNOWN;
-    return !strcasecmp(base, lab_user(lab)) && pass && !strcmp(pass, lab_password(lab)) ? ACCT_OK : ACCT_BAD;
+    /* the lab's account, and Exchange's health-probe mailboxes (HealthMailbox<guid>) */
+    bool known = !strcasecmp(base, lab_user(lab)) || !strncasecmp(base, "healthmailbox", 13);
+    return known && pass && !strcmp(pass, lab_password(lab)) ? ACCT_OK : ACCT_BAD;
 }
 
 /* ---- NTLM challenge ---------------------------------------------------- */
@@ -222,7 +224,22 @@ static void b64_send(struct labconn *c, const char *prefix, const uint8_t *p, si
 struct login_result {
     bool ok;
     char extra[256];
+    char bracket[200];      /* "[Error=X Proxy=Y] " for the users Exchange tells why, else "" */
 };
+
+/* ProtocolResponse.GetAuthError(): the reason goes on the wire only for
+ * proxied logins and the health-probe accounts (healthmailbox*, *exchangemon.net). */
+static void auth_error_bracket(struct login_result *lr, const char *user, const char *proxy)
+{
+    size_t n = strlen(user);
+    bool probe_account = !strncasecmp(user, "healthmailbox", 13) ||
+                         (n >= 15 && !strcasecmp(user + n - 15, "exchangemon.net"));
+    const char *err = strstr(lr->extra, "ErrMsg=");
+    if (lr->ok || !probe_account || !err)
+        return;
+    snprintf(lr->bracket, sizeof lr->bracket, "[Error=%s%s%s] ", err + 7,
+             proxy ? " Proxy=" : "", proxy ? proxy : "");
+}
 
 static void proxy_backend_rows(struct labconn *c, const char *user)
 {
@@ -255,8 +272,9 @@ static void proxy_backend_rows(struct labconn *c, const char *user)
 
 static struct login_result exch_login(struct labconn *c, const char *user, const char *pass)
 {
-    struct login_result lr = { false, "" };
+    struct login_result lr = { false, "", "" };
     struct lab *lab = c->lab;
+    bool proxied = false;
     enum acct a = check_account(lab, user, pass);
     bool be_port = lab_port_is_be(c->port);
     enum lab_svc fe = is_pop(c) ? LS_POP3 : LS_IMAP4, be = is_pop(c) ? LS_POP3BE : LS_IMAP4BE;
@@ -284,8 +302,10 @@ static struct login_result exch_login(struct labconn *c, const char *user, const
             proxy_backend_rows(c, user);
         } else {
             snprintf(lr.extra, sizeof lr.extra, "Msg=%s;ErrMsg=ProxyNotAuthenticated", proxy);
+            proxied = true;
         }
     }
+    auth_error_bracket(&lr, user, proxied ? proxy + 6 : NULL);
     const char *why = strstr(lr.extra, "ErrMsg=");
     lab_event(lab, "lab: %s login as \"%s\": %s%s%s%s", c->cip, user, lr.ok ? "accepted" : "refused",
               why ? " (" : "", why ? why : "", why ? ")" : "");
@@ -427,7 +447,7 @@ static void imap_login_result(struct labconn *c, const char *verb, const char *u
     struct login_result lr = exch_login(c, user, pass);
     if (lr.ok)
         c->state = 1;
-    imap_done(c, verb, params, lr.extra, before, "%s %s %s.", lr.ok ? "OK" : "NO", verb,
+    imap_done(c, verb, params, lr.extra, before, "%s %s%s %s.", lr.ok ? "OK" : "NO", lr.bracket, verb,
               lr.ok ? "completed" : "failed");
     if (!lr.ok)
         c->user[0] = '\0';
@@ -593,7 +613,7 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
         return;
     }
     bool ok = false;
-    char extra[256] = "ErrMsg=InvalidAuthBlob";
+    char extra[256] = "ErrMsg=InvalidAuthBlob", bracket[200] = "";
     if (decoded && step == LAB_SASL_PLAIN) {
         const char *authz = (const char *)raw, *end = (const char *)raw + rawlen;
         const char *authc = memchr(authz, '\0', rawlen);
@@ -610,6 +630,7 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
                 struct login_result lr = exch_login(c, user, pw);
                 ok = lr.ok;
                 snprintf(extra, sizeof extra, "%s", lr.extra);
+                snprintf(bracket, sizeof bracket, "%s", lr.bracket);
             }
             OPENSSL_cleanse(pw, sizeof pw);
         }
@@ -634,12 +655,18 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
         sasl_free(raw, rawlen);
     if (ok)
         c->state = 1;
+    size_t bl = strlen(bracket);
     if (pop) {
-        const char *t = ok ? "+OK User successfully authenticated." : fail_pop;
+        char t[400];
+        snprintf(t, sizeof t, "%s%s%.*s", ok ? "+OK User successfully authenticated." : fail_pop,
+                 bl ? " " : "", bl ? (int)bl - 1 : 0, bracket);
         labconn_send(c, "%s\r\n", t);
         log_row(c, cmd, c->mech, t, extra, c->sent_total - before);
+    } else if (ok) {
+        imap_done(c, cmd, c->mech, extra, before, "OK AUTHENTICATE completed.");
     } else {
-        imap_done(c, cmd, c->mech, extra, before, "%s", ok ? "OK AUTHENTICATE completed." : fail_imap);
+        /* "NO [Error=...] AUTHENTICATE failed." for the accounts Exchange tells */
+        imap_done(c, cmd, c->mech, extra, before, "%.3s%s%s", fail_imap, bracket, fail_imap + 3);
     }
     if (!ok)
         c->user[0] = '\0';
@@ -804,8 +831,12 @@ static void pop_pass(struct labconn *c, const char *pass, size_t before)
     } else {
         struct login_result lr = exch_login(c, c->user, pass);
         c->state = lr.ok;
-        pop_reply(c, "pass", "*****", lr.extra, before,
-                  lr.ok ? "+OK User successfully logged on." : "-ERR Logon failure: unknown user name or bad password.");
+        char t[400];
+        size_t bl = strlen(lr.bracket);
+        snprintf(t, sizeof t, "%s%s%.*s", lr.ok ? "+OK User successfully logged on." :
+                 "-ERR Logon failure: unknown user name or bad password.", bl ? " " : "",
+                 bl ? (int)bl - 1 : 0, lr.bracket);
+        pop_reply(c, "pass", "*****", lr.extra, before, t);
     }
     if (!c->state)
         c->user[0] = '\0';

@@ -705,3 +705,25 @@ Test(lab, x509certificatename_without_a_certificate)
     cr_expect_eq(lab_end(&l), 0);
     cleanup(&l);
 }
+
+/* The health-probe accounts get the reason on the wire (GetAuthError), as in
+ * the field reports of the founding case; alice only gets the generic reply. */
+Test(lab, health_mailbox_sees_the_proxy_error)
+{
+    struct labproc l;
+    char reply[512];
+    lab_start_at(&l, "exchange-cert-plaintextlogin", 24);
+    raw_reply(&l, l.imap, "a1 LOGIN HealthMailbox0c7d3a@contoso.com LabPassw0rd", "a1 ", reply, sizeof reply);
+    cr_expect_str_eq(reply, "a1 NO [Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1993:SSL] LOGIN failed.");
+    raw_reply(&l, l.imap, "a1 LOGIN alice LabPassw0rd", "a1 ", reply, sizeof reply);
+    cr_expect_str_eq(reply, "a1 NO LOGIN failed.");
+    raw_reply(&l, l.imap, "a1 LOGIN alice wrong", "a1 ", reply, sizeof reply);
+    cr_expect_str_eq(reply, "a1 NO LOGIN failed.");
+    char *log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "\"R=\"\"a1 NO [Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1993:SSL] LOGIN failed.\"\";"
+                          "Msg=Proxy:EX01.contoso.local:1993:SSL;ErrMsg=ProxyNotAuthenticated\""), "%s", log);
+    cr_expect(strstr(log, "login,alice *****,\"R=\"\"a1 NO LOGIN failed.\"\";ErrMsg=LogonFailed:LogonDenied\""), "%s", log);
+    free(log);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
