@@ -41,6 +41,7 @@ struct lab_cert {
 struct lab_settings {           /* one Get-ImapSettings / Get-PopSettings object */
     char x509[128];
     enum lab_login login;
+    bool log_enabled;           /* ProtocolLogEnabled */
 };
 
 struct lab_run {                /* one service as it runs now */
@@ -73,6 +74,7 @@ struct lab {
     struct lab_run run[LS_NSVC];
     /* Dovecot */
     bool dov_disable_plain_conf, dov_disable_plain_run;
+    char dov_bad_setting[64];   /* a setting 2.3 doesn't know, appended to the configuration */
     struct lablog *log;
     int lfd[LAB_NPORTS];
     unsigned port[LAB_NPORTS];

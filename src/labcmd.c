@@ -43,6 +43,7 @@ void labcmd_help(FILE *out)
           "  Get-ImapSettings [-Server EX01] [| Format-List X509CertificateName,LoginType]\n"
           "  Set-ImapSettings [-Server EX01] -X509CertificateName NAME | -LoginType PlainTextLogin|\n"
           "                   PlainTextAuthentication|SecureLogin     (Get-/Set-PopSettings alike)\n"
+          "  Set-ImapSettings -ProtocolLogEnabled $true|$false   Get-User alice   Get-Service MSExchange*\n"
           "  Get-CASMailbox -Identity alice [| Format-List ImapEnabled,PopEnabled]\n"
           "  Set-CASMailbox -Identity alice -ImapEnabled $true|$false [-PopEnabled $true|$false]\n"
           "  Get-ExchangeCertificate [| Format-List]   Enable-ExchangeCertificate -Thumbprint T -Services IMAP,POP\n"

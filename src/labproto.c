@@ -55,7 +55,7 @@ static enum lablog_file log_file(const struct labconn *c)
 static void log_row(struct labconn *c, const char *command, const char *params, const char *reply,
                     const char *extra, size_t rpsize)
 {
-    if (fam(c) != LF_EXCH2013)
+    if (fam(c) != LF_EXCH2013 || !run(c)->set.log_enabled)
         return;
     char ctx[1600];
     if (reply)
@@ -245,6 +245,8 @@ static void proxy_backend_rows(struct labconn *c, const char *user)
 {
     /* The backend's side of a successful proxy hop: its own session, from the frontend. */
     enum lablog_file f = is_pop(c) ? LABLOG_POP3BE : LABLOG_IMAP4BE;
+    if (!c->lab->run[is_pop(c) ? LS_POP3BE : LS_IMAP4BE].set.log_enabled)
+        return;
     unsigned be = c->lab->port[is_pop(c) ? LAB_POP3_BE : LAB_IMAP_BE];
     char sip[96], cip[96], ctx[256], client[80];
     snprintf(sip, sizeof sip, "%s:%u", c->lab->address, be);

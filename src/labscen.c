@@ -37,6 +37,7 @@ static void settings(struct lab *lab, const char *x509, enum lab_login lt)
     for (int p = 0; p < 2; p++) {
         snprintf(lab->ad[p].x509, sizeof lab->ad[p].x509, "%s", x509);
         lab->ad[p].login = lt;
+        lab->ad[p].log_enabled = true;
         lab->mbx_enabled_ad[p] = true;
     }
     lab->inter_installed_ad = true;
@@ -67,6 +68,7 @@ int labscen_setup_settings(struct lab *lab)
     const char *id = lab->sc->id;
     lab->family = LF_EXCH2013;
     lab->dov_disable_plain_conf = lab->dov_disable_plain_run = false;
+    lab->dov_bad_setting[0] = '\0';
     for (int i = 0; i < lab->ncerts; i++)
         lab->certs[i].services = lab->certs[i].services0;
     if (!strcmp(id, "exchange-cert-plaintextlogin")) {

@@ -294,7 +294,7 @@ static void settings_obj(const struct lab *lab, enum lab_proto p, struct psobj *
     prop(ob, "EnableGSSAPIAndNTLMAuth", "True");
     prop(ob, "EnforceCertificateErrors", "False");
     prop(ob, "Banner", "The Microsoft Exchange %s service is ready.", imap ? "IMAP4" : "POP3");
-    prop(ob, "ProtocolLogEnabled", "True");
+    prop(ob, "ProtocolLogEnabled", "%s", s->log_enabled ? "True" : "False");
     prop(ob, "LogFileLocation", "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Logging\\%s", imap ? "Imap4" : "Pop3");
     prop(ob, "MaxCommandSize", "%u", imap ? 10240 : 512);
     prop(ob, "PreAuthenticatedConnectionTimeout", "00:10:00");
@@ -389,6 +389,8 @@ static int bad_enum(struct out *o, const char *cmdlet, const char *param_name, c
     return -1;
 }
 
+static bool parse_bool(const char *v, bool *out);
+
 static int set_settings(struct lab *lab, struct out *o, const char *cmdlet, enum lab_proto p,
                         const struct params *ps)
 {
@@ -409,6 +411,14 @@ static int set_settings(struct lab *lab, struct out *o, const char *cmdlet, enum
             return bad_enum(o, cmdlet, "LoginType", lt, "Microsoft.Exchange.Data.Directory.SystemConfiguration.LoginOptions",
                             "PlainTextLogin, PlainTextAuthentication, SecureLogin");
     }
+    const char *pl = param(ps, "ProtocolLogEnabled");
+    bool log_on = lab->ad[p].log_enabled;
+    if (pl && !parse_bool(pl, &log_on)) {
+        say(o, "Cannot process argument transformation on parameter 'ProtocolLogEnabled'. Cannot convert value "
+               "\"%s\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, "
+               "such as $True, $False, 1 or 0.", pl);
+        return -1;
+    }
     if (x && (strlen(x) >= sizeof lab->ad[p].x509 || !*x)) {
         say(o, "Cannot validate argument on parameter 'X509CertificateName'. The argument is null, empty or too long.");
         return -1;
@@ -416,6 +426,7 @@ static int set_settings(struct lab *lab, struct out *o, const char *cmdlet, enum
     if (x)
         snprintf(lab->ad[p].x509, sizeof lab->ad[p].x509, "%s", x);
     lab->ad[p].login = l;
+    lab->ad[p].log_enabled = log_on;
     const char *name = p == LP_IMAP ? "IMAP4" : "POP3";
     say(o, "WARNING: Changes to %s settings will only take effect after all Microsoft Exchange %s services are "
            "restarted on server EX01.", name, name);
@@ -495,6 +506,54 @@ static int cas_mailbox(struct lab *lab, struct out *o, bool set, const struct pa
     static const char *const view[] = { "Name", "ActiveSyncEnabled", "OWAEnabled", "PopEnabled",
                                         "ImapEnabled", "MapiEnabled", NULL };
     return emit(o, sw, sn, ns, &ob, 1, view, false);
+}
+
+static int get_user(struct out *o, const struct params *ps, char **sw[], int sn[], int ns)
+{
+    const char *id = param(ps, "Identity");
+    if (!id && ps->npos)
+        id = ps->pos[0];
+    if (id && !identity_ok(id))
+        return identity_missing(o, "Get-User", id);
+    struct psobj ob = { .n = 0 };
+    prop(&ob, "Name", "Alice Wood");
+    prop(&ob, "RecipientType", "UserMailbox");
+    prop(&ob, "UserPrincipalName", "alice@contoso.com");
+    prop(&ob, "SamAccountName", "alice");
+    prop(&ob, "AccountDisabled", "False");
+    prop(&ob, "WindowsEmailAddress", "alice@contoso.com");
+    static const char *const view[] = { "Name", "RecipientType", NULL };
+    return emit(o, sw, sn, ns, &ob, 1, view, false);
+}
+
+static int get_service(const struct lab *lab, struct out *o, const struct params *ps,
+                       char **sw[], int sn[], int ns)
+{
+    const char *pat = param(ps, "Name");
+    if (!pat && ps->npos)
+        pat = ps->pos[0];
+    static const char *const display[LS_NSVC] = { "Microsoft Exchange IMAP4", "Microsoft Exchange IMAP4 Backend",
+                                                 "Microsoft Exchange POP3", "Microsoft Exchange POP3 Backend" };
+    struct psobj obs[LS_NSVC];
+    int k = 0;
+    memset(obs, 0, sizeof obs);
+    for (int s = 0; s < LS_NSVC; s++) {
+        const char *name = lab_service_name((enum lab_svc)s);
+        if (pat && fnmatch(pat, name, FNM_CASEFOLD))
+            continue;
+        prop(&obs[k], "Status", "Running");
+        prop(&obs[k], "Name", "%s", name);
+        prop(&obs[k], "DisplayName", "%s", display[s]);
+        prop(&obs[k], "StartType", "Automatic");
+        k++;
+    }
+    (void)lab;
+    if (!k) {
+        say(o, "Get-Service : Cannot find any service with service name '%s'.", pat);
+        return -1;
+    }
+    static const char *const view[] = { "Status", "Name", "DisplayName", NULL };
+    return emit(o, sw, sn, ns, obs, k, view, false);
 }
 
 static int enable_cert(struct lab *lab, struct out *o, const struct params *ps)
@@ -611,7 +670,8 @@ static int exch_stage(struct lab *lab, struct out *o, char **sw[], int sn[], int
     char join[LABSHELL_LINE_MAX];
     struct params ps;
     static const char *const get_settings_p[] = { "Server", NULL };
-    static const char *const set_settings_p[] = { "Server", "X509CertificateName", "LoginType", NULL };
+    static const char *const set_settings_p[] = { "Server", "X509CertificateName", "LoginType",
+                                                  "ProtocolLogEnabled", NULL };
     static const char *const cas_p[] = { "Identity", "ImapEnabled", "PopEnabled", NULL };
     static const char *const get_cas_p[] = { "Identity", NULL };
     static const char *const cert_p[] = { "Thumbprint", "Server", NULL };
@@ -657,6 +717,13 @@ static int exch_stage(struct lab *lab, struct out *o, char **sw[], int sn[], int
         static const char *const view[] = { "Thumbprint", "Services", "NotAfter", "Subject", NULL };
         return emit(o, sw, sn, ns, obs, k, view, false);
     }
+    static const char *const user_p[] = { "Identity", NULL };
+    static const char *const service_p[] = { "Name", NULL };
+    if (!strcasecmp(c, "Get-User"))
+        return bind(o, c, w, n, user_p, &ps, join, sizeof join) < 0 ? -1 : get_user(o, &ps, sw, sn, ns);
+    if (!strcasecmp(c, "Get-Service"))
+        return bind(o, c, w, n, service_p, &ps, join, sizeof join) < 0 ? -1
+                                                                        : get_service(lab, o, &ps, sw, sn, ns);
     if (ns > 1)
         return not_recognized(o, sw[1][0]);
     if (!strcasecmp(c, "Enable-ExchangeCertificate"))
@@ -704,19 +771,42 @@ static int dovecot_stage(struct lab *lab, struct out *o, char **w, int n)
         /* echo 'disable_plaintext_auth = no' >> /etc/dovecot/conf.d/10-auth.conf */
         if (n == 4 && !strcmp(w[2], ">>") && !strncmp(w[3], "/etc/dovecot/", 13)) {
             char key[64], val[16];
-            if (sscanf(w[1], " %63[a-z_] = %15s", key, val) == 2 && !strcmp(key, "disable_plaintext_auth") &&
-                (!strcmp(val, "yes") || !strcmp(val, "no"))) {
-                lab->dov_disable_plain_conf = !strcmp(val, "yes");
-                return 0;
+            if (sscanf(w[1], " %63[a-z_0-9] = %15s", key, val) != 2) {
+                say(o, "lab: the lab's configuration takes lines of the form 'name = value'");
+                return -1;
             }
-            say(o, "lab: only disable_plaintext_auth = yes|no is modelled in this configuration");
-            return -1;
+            if (!strcmp(key, "disable_plaintext_auth") && (!strcmp(val, "yes") || !strcmp(val, "no")))
+                lab->dov_disable_plain_conf = !strcmp(val, "yes");
+            else if (strcmp(key, "ssl") && strcmp(key, "login_trusted_networks"))
+                /* echo writes anything; 2.3 refuses it at the next reload (2.4's auth_allow_cleartext too) */
+                snprintf(lab->dov_bad_setting, sizeof lab->dov_bad_setting, "%s", key);
+            return 0;
         }
         say(o, "%s", n > 1 ? w[1] : "");
         return 0;
     }
+    if (!strcmp(w[0], "sed") && n == 4 && !strcmp(w[1], "-i") && !strncmp(w[3], "/etc/dovecot/", 13)) {
+        /* sed -i '/NAME/d' FILE: the way back from a wrong line */
+        size_t l = strlen(w[2]);
+        if (l > 3 && w[2][0] == '/' && !strcmp(w[2] + l - 2, "/d")) {
+            if (lab->dov_bad_setting[0] && !strncmp(w[2] + 1, lab->dov_bad_setting, l - 3))
+                lab->dov_bad_setting[0] = '\0';
+            if (!strncmp(w[2] + 1, "disable_plaintext_auth", l - 3) && l - 3 == 22)
+                lab->dov_disable_plain_conf = true;   /* back to the 2.3 default */
+            return 0;
+        }
+        say(o, "lab: only sed -i '/NAME/d' FILE is modelled");
+        return -1;
+    }
     if ((!strcmp(w[0], "systemctl") && n == 3 && (!strcmp(w[1], "reload") || !strcmp(w[1], "restart")) &&
          !strcmp(w[2], "dovecot")) || (!strcmp(w[0], "doveadm") && n == 2 && !strcmp(w[1], "reload"))) {
+        if (lab->dov_bad_setting[0]) {
+            if (!strcmp(w[0], "systemctl"))
+                say(o, "Job for dovecot.service failed because the control process exited with error code.");
+            say(o, "doveconf: Fatal: Error in configuration file /etc/dovecot/conf.d/10-auth.conf: "
+                   "Unknown setting: %s", lab->dov_bad_setting);
+            return -1;
+        }
         lab->dov_disable_plain_run = lab->dov_disable_plain_conf;
         lab_event(lab, "lab: dovecot reloaded: disable_plaintext_auth = %s",
                   lab->dov_disable_plain_run ? "yes" : "no");
@@ -744,6 +834,7 @@ void lab_shell_help(const struct lab *lab, lab_out_fn fn, void *arg)
         say(&o, "Commands this shell understands:");
         say(&o, "  doveconf -n [disable_plaintext_auth]     show the configuration");
         say(&o, "  echo 'disable_plaintext_auth = no' >> /etc/dovecot/conf.d/10-auth.conf");
+        say(&o, "  sed -i '/NAME/d' /etc/dovecot/conf.d/10-auth.conf   remove a line again");
         say(&o, "  systemctl reload dovecot | doveadm reload   apply it");
         say(&o, "  help, exit");
         return;
@@ -753,6 +844,9 @@ void lab_shell_help(const struct lab *lab, lab_out_fn fn, void *arg)
     say(&o, "  Set-ImapSettings [-Server EX01] -X509CertificateName NAME");
     say(&o, "  Set-ImapSettings [-Server EX01] -LoginType PlainTextLogin|PlainTextAuthentication|SecureLogin");
     say(&o, "  Get-PopSettings / Set-PopSettings        the same for POP3");
+    say(&o, "  Set-ImapSettings -ProtocolLogEnabled $true|$false");
+    say(&o, "  Get-User alice | Format-List UserPrincipalName,SamAccountName,AccountDisabled");
+    say(&o, "  Get-Service MSExchangeIMAP4*");
     say(&o, "  Get-CASMailbox -Identity alice [| Format-List ImapEnabled,PopEnabled]");
     say(&o, "  Set-CASMailbox -Identity alice -ImapEnabled $true|$false [-PopEnabled $true|$false]");
     say(&o, "  Get-ExchangeCertificate [| Format-List]");

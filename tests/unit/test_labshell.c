@@ -161,6 +161,22 @@ Test(labshell, enable_certificate_rewrites_x509certificatename)
     cr_expect_eq(run("Enable-ExchangeCertificate -Thumbprint 00 -Services IMAP"), -1);
 }
 
+Test(labshell, user_service_and_protocol_log_settings)
+{
+    cr_expect_eq(run("Get-User alice | Format-List UserPrincipalName,SamAccountName,AccountDisabled"), 0);
+    cr_expect(strstr(out, "UserPrincipalName : alice@contoso.com") && strstr(out, "AccountDisabled   : False"),
+              "%s", out);
+    cr_expect_eq(run("Get-Service MSExchangeIMAP4*"), 0);
+    cr_expect(strstr(out, "MSExchangeIMAP4BE") && strstr(out, "Running") && !strstr(out, "POP3"), "%s", out);
+    cr_expect_eq(run("Set-ImapSettings -Server EX01 -ProtocolLogEnabled $false"), 0);
+    cr_expect(lab->run[LS_IMAP4].set.log_enabled, "only after the restart");
+    cr_expect_eq(run("Restart-Service MSExchangeIMAP4"), 0);
+    cr_expect(!lab->run[LS_IMAP4].set.log_enabled);
+    cr_expect_eq(run("Get-ImapSettings | fl ProtocolLogEnabled"), 0);
+    cr_expect(strstr(out, "ProtocolLogEnabled : False"), "%s", out);
+    cr_expect_eq(run("Set-ImapSettings -ProtocolLogEnabled perhaps"), -1);
+}
+
 Test(labshell, help_exit_and_prompt)
 {
     cr_expect_str_eq(lab_prompt(lab), "[PS] EX01>");
@@ -190,6 +206,15 @@ Test(labshell_dovecot, root_shell, .init = NULL, .fini = NULL)
     cr_expect(!lab->dov_disable_plain_run);
     cr_expect_eq(run("Get-ImapSettings"), -1);
     cr_expect(strstr(out, "command not found"), "%s", out);
+    /* 2.4's setting in a 2.3 configuration: the reload refuses it until the line goes */
+    cr_expect_eq(run("echo 'disable_plaintext_auth = yes' >> /etc/dovecot/conf.d/10-auth.conf"), 0);
+    cr_expect_eq(run("echo 'auth_allow_cleartext = yes' >> /etc/dovecot/conf.d/10-auth.conf"), 0);
+    cr_expect_eq(run("doveadm reload"), -1);
+    cr_expect(strstr(out, "Unknown setting: auth_allow_cleartext"), "%s", out);
+    cr_expect(!lab->dov_disable_plain_run, "a failed reload changes nothing");
+    cr_expect_eq(run("sed -i '/auth_allow_cleartext/d' /etc/dovecot/conf.d/10-auth.conf"), 0);
+    cr_expect_eq(run("doveadm reload"), 0);
+    cr_expect(lab->dov_disable_plain_run);
     stop();
 }
 
