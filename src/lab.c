@@ -551,6 +551,7 @@ static int open_listeners(struct lab *lab, int shift_req, char *err, size_t errl
         }
         if (failed < 0) {
             lab->shift = shift;
+            lab->shift_forced = shift_req >= 0;
             return 0;
         }
         close_listeners(lab);
@@ -662,6 +663,7 @@ const char *lab_scenario_id(const struct lab *lab) { return lab->sc->id; }
 const char *lab_address(const struct lab *lab) { return lab->address; }
 unsigned lab_port(const struct lab *lab, enum lab_port w) { return w < LAB_NPORTS ? lab->port[w] : 0; }
 int lab_port_shift(const struct lab *lab) { return lab->shift; }
+bool lab_port_shift_forced(const struct lab *lab) { return lab->shift_forced; }
 const char *lab_dir(const struct lab *lab) { return lab->dir; }
 const char *lab_ca_file(const struct lab *lab) { return lab->ca_path; }
 const char *lab_log_path(const struct lab *lab, enum lablog_file f) { return lablog_path(lab->log, f); }

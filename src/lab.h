@@ -58,6 +58,8 @@ const char *lab_address(const struct lab *lab);
 /* The port actually listening (shift applied), 0 when the scenario has none. */
 unsigned lab_port(const struct lab *lab, enum lab_port which);
 int lab_port_shift(const struct lab *lab);
+/* Was the shift asked for (port_shift >= 0), rather than the EACCES fallback? */
+bool lab_port_shift_forced(const struct lab *lab);
 const char *lab_dir(const struct lab *lab);
 const char *lab_ca_file(const struct lab *lab);
 const char *lab_log_path(const struct lab *lab, enum lablog_file f);

@@ -61,6 +61,7 @@ struct lab {
     enum lab_family family;
     char address[64];
     int shift;
+    bool shift_forced;          /* --port-shift, not the EACCES fallback */
     char dir[512], ca_path[600];
     lab_out_fn on_event;
     void *event_arg;

@@ -178,7 +178,9 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
         if (!strcmp(s[i].id, lab_scenario_id(lab)))
             desc = s[i].description;
     fprintf(out, "mailscope lab: %s\n  %s\n", lab_scenario_id(lab), desc);
-    if (lab_port_shift(lab))
+    if (lab_port_shift(lab) && lab_port_shift_forced(lab))
+        fprintf(out, "  Every port is shifted by %d (--port-shift).\n", lab_port_shift(lab));
+    else if (lab_port_shift(lab))
         fprintf(out, "  Ports below 1024 need root here: every port is shifted by %d.\n", lab_port_shift(lab));
     fprintf(out, "Listening on %s (server %s):\n", lab_address(lab), lab_server_fqdn(lab));
     static const char *const what[LAB_NPORTS] = { "IMAP, STARTTLS", "IMAPS, implicit TLS", "POP3, STLS",

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -726,4 +727,27 @@ Test(lab, health_mailbox_sees_the_proxy_error)
     free(log);
     cr_expect_eq(lab_end(&l), 0);
     cleanup(&l);
+}
+
+/* Without root the low ports are refused: every port moves up by 10000 and
+ * the banner says so (run as nobody when the tests run as root). */
+Test(lab, shifts_ports_when_low_ports_are_refused)
+{
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+        cr_skip_test("needs root and setpriv to run the lab as an unprivileged user");
+    char dir[] = "/tmp/mailscope-test-lab-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert(chmod(dir, 0777) == 0);
+    char cmd[600], out[4096];
+    snprintf(cmd, sizeof cmd, "setpriv --reuid=65534 --regid=65534 --clear-groups '%s' lab --address "
+             "127.77.1.25 --dir %s/lab </dev/null 2>&1", env("MS_BIN"), dir);
+    FILE *f = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    cr_expect_eq(pclose(f), 0);
+    cr_expect(strstr(out, "Ports below 1024 need root here: every port is shifted by 10000."), "%s", out);
+    cr_expect(strstr(out, "  10143  IMAP, STARTTLS") && strstr(out, "  11993  IMAP backend"), "%s", out);
+    cr_expect(strstr(out, "imap://alice@127.77.1.25:10143"), "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect(system(cmd) == 0);
 }
