@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "sanitize.h"
@@ -276,6 +277,7 @@ static void process_lines(struct labconn *c)
         c->inlen -= used;
         c->rq = used;
         labproto_line(c, line, n);
+        OPENSSL_cleanse(line, n);     /* it may have held a password */
     }
     if (c->tls_after_flush)
         c->inlen = 0;   /* pipelined clear text after STARTTLS is never executed */

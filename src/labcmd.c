@@ -207,10 +207,9 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
     fflush(out);
 }
 
-int labcmd_main(int argc, char **argv)
+/* Returns 0 to go on, 1 when done (--list, --help), 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct lab_config *cfg, bool *no_shell)
 {
-    struct lab_config cfg = { .port_shift = -1, .on_event = print_event };
-    bool no_shell = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -219,19 +218,19 @@ int labcmd_main(int argc, char **argv)
             const struct lab_scenario *s = lab_scenarios(&n);
             for (size_t k = 0; k < n; k++)
                 printf("%-30s %s\n", s[k].id, s[k].description);
-            return 0;
+            return 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             labcmd_help(stdout);
-            return 0;
+            return 1;
         } else if (!strcmp(a, "--no-shell")) {
-            no_shell = true;
+            *no_shell = true;
         } else if ((!strcmp(a, "--address") || !strcmp(a, "--dir") || !strcmp(a, "--port-shift")) && !v) {
             fprintf(stderr, "mailscope lab: %s needs a value\n", a);
             return 2;
         } else if (!strcmp(a, "--address")) {
-            cfg.address = argv[++i];
+            cfg->address = argv[++i];
         } else if (!strcmp(a, "--dir")) {
-            cfg.dir = argv[++i];
+            cfg->dir = argv[++i];
         } else if (!strcmp(a, "--port-shift")) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
@@ -239,19 +238,57 @@ int labcmd_main(int argc, char **argv)
                 fprintf(stderr, "mailscope lab: --port-shift takes a number from 0 to 60000\n");
                 return 2;
             }
-            cfg.port_shift = (int)n;
-        } else if (a[0] == '-' || cfg.scenario) {
+            cfg->port_shift = (int)n;
+        } else if (a[0] == '-' || cfg->scenario) {
             fprintf(stderr, "mailscope lab: unexpected argument \"%.60s\" (mailscope lab --help)\n", a);
             return 2;
         } else {
-            cfg.scenario = a;
+            cfg->scenario = a;
         }
     }
-    if (cfg.address && !lab_address_is_loopback(cfg.address)) {
+    if (cfg->address && !lab_address_is_loopback(cfg->address)) {
         fprintf(stderr, "mailscope lab: %.80s is not a loopback address: the lab listens on 127.0.0.0/8 or ::1 only\n",
-                cfg.address);
+                cfg->address);
         return 2;
     }
+    return 0;
+}
+
+static void watch_signals(struct loop *lp, struct shell *sh)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    loop_watch(lp, sig_pipe[0], POLLIN, on_sigpipe_fd, sh);
+}
+
+static void unwatch_signals(struct loop *lp)
+{
+    if (sig_pipe[0] < 0)
+        return;
+    loop_unwatch(lp, sig_pipe[0]);
+    close(sig_pipe[0]);
+    close(sig_pipe[1]);
+    sig_pipe[0] = sig_pipe[1] = -1;
+}
+
+static void stdin_nonblocking(bool on)
+{
+    int fl = fcntl(STDIN_FILENO, F_GETFL);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+int labcmd_main(int argc, char **argv)
+{
+    struct lab_config cfg = { .port_shift = -1, .on_event = print_event };
+    bool no_shell = false;
+    int rc = parse_args(argc, argv, &cfg, &no_shell);
+    if (rc)
+        return rc == 1 ? 0 : 2;
     struct loop *lp = loop_new();
     if (!lp) {
         fprintf(stderr, "mailscope lab: out of memory\n");
@@ -267,18 +304,10 @@ int labcmd_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct shell sh = { .lp = lp, .lab = lab };
     the_shell = &sh;
-    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-        struct sigaction sa = { .sa_handler = on_signal };
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        loop_watch(lp, sig_pipe[0], POLLIN, on_sigpipe_fd, &sh);
-    }
+    watch_signals(lp, &sh);
     labcmd_banner(lab, stdout, !no_shell);
     if (!no_shell) {
-        int fl = fcntl(STDIN_FILENO, F_GETFL);
-        if (fl >= 0)
-            fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+        stdin_nonblocking(true);
         loop_watch(lp, STDIN_FILENO, POLLIN, on_stdin, &sh);
         prompt(&sh);
     }
@@ -287,17 +316,10 @@ int labcmd_main(int argc, char **argv)
             break;
     if (!no_shell) {
         loop_unwatch(lp, STDIN_FILENO);
-        int fl = fcntl(STDIN_FILENO, F_GETFL);
-        if (fl >= 0)
-            fcntl(STDIN_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+        stdin_nonblocking(false);
     }
     printf("\nmailscope lab: stopped%s\n", stop_signal ? " (signal)" : "");
-    if (sig_pipe[0] >= 0) {
-        loop_unwatch(lp, sig_pipe[0]);
-        close(sig_pipe[0]);
-        close(sig_pipe[1]);
-        sig_pipe[0] = sig_pipe[1] = -1;
-    }
+    unwatch_signals(lp);
     lab_stop(lab);
     the_shell = NULL;
     loop_free(lp);

@@ -578,32 +578,105 @@ static void imap_authenticate(struct labconn *c, char *args, size_t before)
 }
 
 /* One line of an AUTHENTICATE or AUTH exchange. */
-static void sasl_step(struct labconn *c, const char *line, size_t before)
+static void sasl_cancelled(struct labconn *c, size_t before)
 {
     bool pop = is_pop(c);
-    const char *cmd = pop ? "auth" : "AUTHENTICATE";
+    const char *t = fam(c) == LF_DOVECOT
+        ? (pop ? "-ERR Authentication aborted by client." : "BAD Authentication aborted by client.")
+        : (pop ? "-ERR The AUTH protocol exchange was canceled by the client."
+               : "NO The AUTH protocol exchange was canceled by the client.");
+    if (pop) {
+        labconn_send(c, "%s\r\n", t);
+        log_row(c, "auth", c->mech, t, "ErrMsg=AuthCancelled", c->sent_total - before);
+    } else {
+        imap_done(c, "AUTHENTICATE", c->mech, "ErrMsg=AuthCancelled", before, "%s", t);
+    }
+}
+
+/* PLAIN: authzid NUL authcid NUL password. */
+static bool sasl_plain_login(struct labconn *c, const uint8_t *raw, size_t rawlen, struct login_result *lr)
+{
+    const char *authz = (const char *)raw, *end = (const char *)raw + rawlen;
+    const char *authc = memchr(authz, '\0', rawlen);
+    const char *pass = authc ? memchr(authc + 1, '\0', (size_t)(end - authc - 1)) : NULL;
+    if (!authc || !pass)
+        return false;
+    char user[128], pw[256];
+    snprintf(user, sizeof user, "%.*s", (int)(pass - authc - 1), authc + 1);
+    snprintf(pw, sizeof pw, "%.*s", (int)(end - pass - 1), pass + 1);
+    snprintf(c->user, sizeof c->user, "%s", user);
+    if (fam(c) == LF_DOVECOT) {
+        lr->ok = check_account(c->lab, user, pw) == ACCT_OK;
+        lr->extra[0] = '\0';
+    } else {
+        *lr = exch_login(c, user, pw);
+    }
+    OPENSSL_cleanse(pw, sizeof pw);
+    return lr->ok;
+}
+
+/* XOAUTH2: "user=U\x01auth=Bearer T\x01\x01"; the lab's token is LAB_TOKEN. */
+static bool sasl_xoauth2_login(struct labconn *c, const uint8_t *raw, size_t rawlen)
+{
+    char s[512];
+    bool ok = false;
+    snprintf(s, sizeof s, "%.*s", (int)(rawlen < sizeof s - 1 ? rawlen : sizeof s - 1), (const char *)raw);
+    char *u = strstr(s, "user="), *a = strstr(s, "auth=Bearer ");
+    if (u && a) {
+        char *e = strchr(u, '\x01');
+        if (e)
+            *e = '\0';
+        snprintf(c->user, sizeof c->user, "%s", u + 5);
+        char *t = a + 12, *te = strchr(t, '\x01');
+        if (te)
+            *te = '\0';
+        ok = !strcmp(t, LAB_TOKEN);
+        lab_event(c->lab, "lab: %s XOAUTH2 as \"%s\": %s", c->cip, c->user,
+                  ok ? "accepted" : "refused (invalid token)");
+    }
+    OPENSSL_cleanse(s, sizeof s);
+    return ok;
+}
+
+/* The final reply of an AUTHENTICATE / AUTH exchange, and its log row. */
+static void sasl_finish(struct labconn *c, const struct login_result *lr, size_t before)
+{
+    const char *fail_imap = fam(c) == LF_DOVECOT ? "NO [AUTHENTICATIONFAILED] Authentication failed."
+                                                 : "NO AUTHENTICATE failed.";
+    const char *fail_pop = fam(c) == LF_DOVECOT ? "-ERR [AUTH] Authentication failed."
+                                                : "-ERR Authentication failure: unknown user name or bad password.";
+    size_t bl = strlen(lr->bracket);
+    if (lr->ok)
+        c->state = 1;
+    if (is_pop(c)) {
+        char t[400];
+        snprintf(t, sizeof t, "%s%s%.*s", lr->ok ? "+OK User successfully authenticated." : fail_pop,
+                 bl ? " " : "", bl ? (int)bl - 1 : 0, lr->bracket);
+        labconn_send(c, "%s\r\n", t);
+        log_row(c, "auth", c->mech, t, lr->extra, c->sent_total - before);
+    } else if (lr->ok) {
+        imap_done(c, "AUTHENTICATE", c->mech, lr->extra, before, "OK AUTHENTICATE completed.");
+    } else {
+        /* "NO [Error=...] AUTHENTICATE failed." for the accounts Exchange tells */
+        imap_done(c, "AUTHENTICATE", c->mech, lr->extra, before, "%.3s%s%s", fail_imap, lr->bracket,
+                  fail_imap + 3);
+    }
+    if (!lr->ok)
+        c->user[0] = '\0';
+}
+
+/* One line of an AUTHENTICATE or AUTH exchange. */
+static void sasl_step(struct labconn *c, const char *line, size_t before)
+{
     int step = c->sasl;
     c->sasl = LAB_SASL_NONE;
     if (!strcmp(line, "*")) {
-        const char *t = fam(c) == LF_DOVECOT ? (pop ? "-ERR Authentication aborted by client." : "BAD Authentication aborted by client.")
-                                             : (pop ? "-ERR The AUTH protocol exchange was canceled by the client." : "NO The AUTH protocol exchange was canceled by the client.");
-        if (pop) {
-            labconn_send(c, "%s\r\n", t);
-            log_row(c, cmd, c->mech, t, "ErrMsg=AuthCancelled", c->sent_total - before);
-        } else {
-            imap_done(c, cmd, c->mech, "ErrMsg=AuthCancelled", before, "%s", t);
-        }
+        sasl_cancelled(c, before);
         return;
     }
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     char err[128];
-    const char *fail_imap = "NO AUTHENTICATE failed.";
-    const char *fail_pop = "-ERR Authentication failure: unknown user name or bad password.";
-    if (fam(c) == LF_DOVECOT) {
-        fail_imap = "NO [AUTHENTICATIONFAILED] Authentication failed.";
-        fail_pop = "-ERR [AUTH] Authentication failed.";
-    }
     bool decoded = sasl_b64_decode(line, strlen(line), &raw, &rawlen, err, sizeof err) == 0;
     if (step == LAB_SASL_NTLM1 && decoded && rawlen >= 12 && !memcmp(raw, "NTLMSSP", 8) && raw[8] == 1) {
         uint8_t t2[512];
@@ -614,65 +687,168 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
         sasl_free(raw, rawlen);
         return;
     }
-    bool ok = false;
-    char extra[256] = "ErrMsg=InvalidAuthBlob", bracket[200] = "";
+    /* an NTLM authenticate message is never checked: the lab has no domain to ask */
+    struct login_result lr = { false, "ErrMsg=InvalidAuthBlob", "" };
     if (decoded && step == LAB_SASL_PLAIN) {
-        const char *authz = (const char *)raw, *end = (const char *)raw + rawlen;
-        const char *authc = memchr(authz, '\0', rawlen);
-        const char *pass = authc ? memchr(authc + 1, '\0', (size_t)(end - authc - 1)) : NULL;
-        if (authc && pass) {
-            char user[128], pw[256];
-            snprintf(user, sizeof user, "%.*s", (int)(pass - authc - 1), authc + 1);
-            snprintf(pw, sizeof pw, "%.*s", (int)(end - pass - 1), pass + 1);
-            snprintf(c->user, sizeof c->user, "%s", user);
-            if (fam(c) == LF_DOVECOT) {
-                ok = check_account(c->lab, user, pw) == ACCT_OK;
-                extra[0] = '\0';
-            } else {
-                struct login_result lr = exch_login(c, user, pw);
-                ok = lr.ok;
-                snprintf(extra, sizeof extra, "%s", lr.extra);
-                snprintf(bracket, sizeof bracket, "%s", lr.bracket);
-            }
-            OPENSSL_cleanse(pw, sizeof pw);
-        }
+        sasl_plain_login(c, raw, rawlen, &lr);
     } else if (decoded && step == LAB_SASL_XOAUTH2) {
-        char s[512];
-        snprintf(s, sizeof s, "%.*s", (int)(rawlen < sizeof s - 1 ? rawlen : sizeof s - 1), (const char *)raw);
-        char *u = strstr(s, "user="), *a = strstr(s, "auth=Bearer ");
-        if (u && a) {
-            char *e = strchr(u, '\x01');
-            if (e)
-                *e = '\0';
-            snprintf(c->user, sizeof c->user, "%s", u + 5);
-            char *t = a + 12, *te = strchr(t, '\x01');
-            if (te)
-                *te = '\0';
-            ok = !strcmp(t, LAB_TOKEN);
-            lab_event(c->lab, "lab: %s XOAUTH2 as \"%s\": %s", c->cip, c->user, ok ? "accepted" : "refused (invalid token)");
-        }
-        extra[0] = '\0';
+        lr.ok = sasl_xoauth2_login(c, raw, rawlen);
+        lr.extra[0] = '\0';
     }
     if (raw)
         sasl_free(raw, rawlen);
-    if (ok)
-        c->state = 1;
-    size_t bl = strlen(bracket);
-    if (pop) {
-        char t[400];
-        snprintf(t, sizeof t, "%s%s%.*s", ok ? "+OK User successfully authenticated." : fail_pop,
-                 bl ? " " : "", bl ? (int)bl - 1 : 0, bracket);
-        labconn_send(c, "%s\r\n", t);
-        log_row(c, cmd, c->mech, t, extra, c->sent_total - before);
-    } else if (ok) {
-        imap_done(c, cmd, c->mech, extra, before, "OK AUTHENTICATE completed.");
-    } else {
-        /* "NO [Error=...] AUTHENTICATE failed." for the accounts Exchange tells */
-        imap_done(c, cmd, c->mech, extra, before, "%.3s%s%s", fail_imap, bracket, fail_imap + 3);
-    }
-    if (!ok)
-        c->user[0] = '\0';
+    sasl_finish(c, &lr, before);
 }
+
+/* The IMAP commands, one handler each: cmd is the name as the client typed
+ * it, args the rest of the line. */
+typedef void (*imap_fn)(struct labconn *c, const char *cmd, char *args, size_t before);
+
+static void imap_capability(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    (void)args;
+    char caps[600];
+    imap_caps(c, caps, sizeof caps);
+    if (c->state && fam(c) == LF_DOVECOT)
+        snprintf(caps, sizeof caps, "%s", DOV_POST_CAPS);
+    labconn_send(c, "* CAPABILITY %s\r\n", caps);
+    imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT
+              ? (c->state ? "OK Capability completed." : "OK Pre-login capabilities listed, post-login capabilities have more.")
+              : "OK CAPABILITY completed.");
+}
+
+static void imap_noop(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    (void)args;
+    imap_done(c, cmd, "", "", before, "OK NOOP completed.");
+}
+
+static void imap_logout(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    (void)args;
+    if (fam(c) == LF_DOVECOT)
+        labconn_send(c, "* BYE Logging out\r\n");
+    else
+        labconn_send(c, "* BYE Microsoft Exchange Server%s IMAP4 server signing off.\r\n",
+                     fam(c) == LF_ONLINE ? "" : " 2013");
+    imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT ? "OK Logout completed." : "OK LOGOUT completed.");
+    c->close_after_flush = true;
+}
+
+static void imap_id(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    if (fam(c) == LF_DOVECOT)
+        labconn_send(c, "* ID (\"name\" \"Dovecot\")\r\n");
+    else
+        labconn_send(c, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"%s\")\r\n",
+                     fam(c) == LF_ONLINE ? "15.20" : "15.0");
+    imap_done(c, cmd, args, "", before, "OK ID completed.");
+}
+
+static void imap_starttls(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    if (c->tls || !plain_port(c) || !run(c)->ctx || c->state) {
+        imap_done(c, cmd, "", "", before, "%s", invalid_state(c));
+    } else if (*args) {
+        imap_done(c, cmd, "", "", before, "BAD Command Argument Error. 12");
+    } else {
+        imap_done(c, cmd, "", "", before, "OK Begin TLS negotiation now.");
+        c->tls_after_flush = true;
+    }
+}
+
+static void imap_login(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    char user[128], pass[256];
+    char *r = astring(args, user, sizeof user);
+    r = r ? astring(r, pass, sizeof pass) : NULL;
+    char params[200];
+    snprintf(params, sizeof params, "%s *****", r ? user : "");
+    if (!r) {
+        imap_done(c, cmd, params, "", before, "BAD Command Argument Error. 12");
+    } else if (c->state) {
+        imap_done(c, cmd, params, "", before, "%s", invalid_state(c));
+    } else if (!plain_ok(c, false)) {
+        if (fam(c) == LF_DOVECOT)   /* 2.3: the password went out anyway, it says so */
+            labconn_send(c, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your "
+                            "client did it anyway. If anyone was listening, the password was exposed.\r\n");
+        imap_done(c, cmd, params, "", before, "%s", fam(c) == LF_DOVECOT
+                  ? "NO [PRIVACYREQUIRED] " PLAIN_DISALLOWED : "BAD Command received in Invalid state.");
+    } else {
+        imap_login_result(c, "LOGIN", user, pass, params, before);
+    }
+    OPENSSL_cleanse(pass, sizeof pass);
+}
+
+static void imap_authenticate_cmd(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    (void)cmd;
+    imap_authenticate(c, args, before);
+}
+
+static void imap_list(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    if (c->state < 1) {
+        imap_done(c, cmd, args, "", before, "%s", invalid_state(c));
+        return;
+    }
+    labconn_send(c, "* %s (\\Marked \\HasNoChildren) \"/\" INBOX\r\n", cmd);
+    imap_done(c, cmd, args, "", before, "OK %s completed.", cmd);
+}
+
+static void imap_fetch_cmd(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    imap_fetch(c, cmd, args, false, before);
+}
+
+static void imap_uid(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    if (!strncasecmp(args, "FETCH ", 6))
+        imap_fetch(c, "FETCH", args + 6, true, before);
+    else
+        imap_done(c, cmd, args, "", before, "%s", fam(c) == LF_DOVECOT
+                  ? "BAD Error in IMAP command UID: Unknown command." : "BAD Command Argument Error. 11");
+}
+
+static void imap_close(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    (void)args;
+    if (c->state < 2) {
+        imap_done(c, cmd, "", "", before, "%s", invalid_state(c));
+        return;
+    }
+    c->state = 1;
+    imap_done(c, cmd, "", "", before, "OK %s completed.", cmd);
+}
+
+static void imap_select_cmd(struct labconn *c, const char *cmd, char *args, size_t before)
+{
+    imap_select(c, cmd, args, before);
+}
+
+static void imap_unknown(struct labconn *c, const char *cmd, size_t before)
+{
+    char *clean = sanitize_text(cmd, strlen(cmd), 40);
+    if (fam(c) == LF_DOVECOT)
+        imap_done(c, "unknown", "", "", before, "BAD Error in IMAP command %s: Unknown command.",
+                  clean ? clean : "?");
+    else
+        imap_done(c, "unknown", "", "", before, "BAD Command Error. 12");
+    free(clean);
+    if (fam(c) != LF_DOVECOT && ++c->bad > 2) {    /* Exchange gives up after the third */
+        labconn_send(c, "* BYE Connection closed. 14\r\n");
+        c->close_after_flush = true;
+    }
+}
+
+static const struct { const char *name; imap_fn fn; } imap_commands[] = {
+    { "CAPABILITY", imap_capability }, { "NOOP", imap_noop }, { "LOGOUT", imap_logout },
+    { "ID", imap_id }, { "STARTTLS", imap_starttls }, { "LOGIN", imap_login },
+    { "AUTHENTICATE", imap_authenticate_cmd }, { "SELECT", imap_select_cmd },
+    { "EXAMINE", imap_select_cmd }, { "LIST", imap_list }, { "LSUB", imap_list },
+    { "FETCH", imap_fetch_cmd }, { "UID", imap_uid }, { "CLOSE", imap_close },
+    { "UNSELECT", imap_close },
+};
 
 static void imap_line(struct labconn *c, char *line, size_t before)
 {
@@ -690,96 +866,12 @@ static void imap_line(struct labconn *c, char *line, size_t before)
         *args++ = '\0';
     else
         args = cmd + strlen(cmd);
-    char caps[600];
-    if (!strcasecmp(cmd, "CAPABILITY")) {
-        imap_caps(c, caps, sizeof caps);
-        if (c->state && fam(c) == LF_DOVECOT)
-            snprintf(caps, sizeof caps, "%s", DOV_POST_CAPS);
-        labconn_send(c, "* CAPABILITY %s\r\n", caps);
-        imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT
-                  ? (c->state ? "OK Capability completed." : "OK Pre-login capabilities listed, post-login capabilities have more.")
-                  : "OK CAPABILITY completed.");
-    } else if (!strcasecmp(cmd, "NOOP")) {
-        imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT ? "OK NOOP completed." : "OK NOOP completed.");
-    } else if (!strcasecmp(cmd, "LOGOUT")) {
-        if (fam(c) == LF_DOVECOT)
-            labconn_send(c, "* BYE Logging out\r\n");
-        else
-            labconn_send(c, "* BYE Microsoft Exchange Server%s IMAP4 server signing off.\r\n",
-                         fam(c) == LF_ONLINE ? "" : " 2013");
-        imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT ? "OK Logout completed." : "OK LOGOUT completed.");
-        c->close_after_flush = true;
-    } else if (!strcasecmp(cmd, "ID")) {
-        if (fam(c) == LF_DOVECOT)
-            labconn_send(c, "* ID (\"name\" \"Dovecot\")\r\n");
-        else
-            labconn_send(c, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"%s\")\r\n",
-                         fam(c) == LF_ONLINE ? "15.20" : "15.0");
-        imap_done(c, cmd, args, "", before, "OK ID completed.");
-    } else if (!strcasecmp(cmd, "STARTTLS")) {
-        if (c->tls || !plain_port(c) || !run(c)->ctx || c->state)
-            imap_done(c, cmd, "", "", before, "%s", invalid_state(c));
-        else if (*args)
-            imap_done(c, cmd, "", "", before, "BAD Command Argument Error. 12");
-        else {
-            imap_done(c, cmd, "", "", before, "OK Begin TLS negotiation now.");
-            c->tls_after_flush = true;
-        }
-    } else if (!strcasecmp(cmd, "LOGIN")) {
-        char user[128], pass[256];
-        char *r = astring(args, user, sizeof user);
-        r = r ? astring(r, pass, sizeof pass) : NULL;
-        char params[200];
-        snprintf(params, sizeof params, "%s *****", r ? user : "");
-        if (!r)
-            imap_done(c, cmd, params, "", before, "BAD Command Argument Error. 12");
-        else if (c->state)
-            imap_done(c, cmd, params, "", before, "%s", invalid_state(c));
-        else if (!plain_ok(c, false)) {
-            if (fam(c) == LF_DOVECOT)   /* 2.3: the password went out anyway, it says so */
-                labconn_send(c, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your "
-                                "client did it anyway. If anyone was listening, the password was exposed.\r\n");
-            imap_done(c, cmd, params, "", before, "%s", fam(c) == LF_DOVECOT
-                      ? "NO [PRIVACYREQUIRED] " PLAIN_DISALLOWED : "BAD Command received in Invalid state.");
-        }
-        else
-            imap_login_result(c, "LOGIN", user, pass, params, before);
-        OPENSSL_cleanse(pass, sizeof pass);
-    } else if (!strcasecmp(cmd, "AUTHENTICATE")) {
-        imap_authenticate(c, args, before);
-    } else if (!strcasecmp(cmd, "SELECT") || !strcasecmp(cmd, "EXAMINE")) {
-        imap_select(c, cmd, args, before);
-    } else if (!strcasecmp(cmd, "LIST") || !strcasecmp(cmd, "LSUB")) {
-        if (c->state < 1) {
-            imap_done(c, cmd, args, "", before, "%s", invalid_state(c));
+    for (size_t i = 0; i < sizeof imap_commands / sizeof *imap_commands; i++)
+        if (!strcasecmp(cmd, imap_commands[i].name)) {
+            imap_commands[i].fn(c, cmd, args, before);
             return;
         }
-        labconn_send(c, "* %s (\\Marked \\HasNoChildren) \"/\" INBOX\r\n", cmd);
-        imap_done(c, cmd, args, "", before, "OK %s completed.", cmd);
-    } else if (!strcasecmp(cmd, "FETCH")) {
-        imap_fetch(c, cmd, args, false, before);
-    } else if (!strcasecmp(cmd, "UID") && !strncasecmp(args, "FETCH ", 6)) {
-        imap_fetch(c, "FETCH", args + 6, true, before);
-    } else if (!strcasecmp(cmd, "CLOSE") || !strcasecmp(cmd, "UNSELECT")) {
-        if (c->state < 2) {
-            imap_done(c, cmd, "", "", before, "%s", invalid_state(c));
-            return;
-        }
-        c->state = 1;
-        imap_done(c, cmd, "", "", before, "OK %s completed.", cmd);
-    } else {
-        char *clean = sanitize_text(cmd, strlen(cmd), 40);
-        if (fam(c) == LF_DOVECOT)
-            imap_done(c, "unknown", "", "", before, "BAD Error in IMAP command %s: Unknown command.",
-                      clean ? clean : "?");
-        else
-            imap_done(c, "unknown", "", "", before, "BAD Command Error. 12");
-        free(clean);
-        if (fam(c) != LF_DOVECOT && ++c->bad > 2) {
-            labconn_send(c, "* BYE Connection closed. 14\r\n");
-            c->close_after_flush = true;
-        }
-    }
+    imap_unknown(c, cmd, before);
 }
 
 /* ---- POP3 -------------------------------------------------------------- */
