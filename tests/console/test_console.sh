@@ -340,7 +340,7 @@ step_until() {
     for i in 1 2 3 4 5 6 7 8 9 10; do
         screen | grep -qF -- "$1" && return 0
         keys F5
-        sleep 0.5
+        sleep "$((${MS_SLOW_FACTOR:-1} * 5))e-1"
     done
     wait_for "$1" 2
 }

@@ -34,10 +34,10 @@ static char *lab_output(struct labproc *l)
     return s ? s : strdup("");
 }
 
-/* Wait until the lab's stdout holds needle (up to 15 s). */
+/* Wait until the lab's stdout holds needle (up to 15 s, longer under valgrind). */
 static bool wait_output(struct labproc *l, const char *needle)
 {
-    for (int i = 0; i < 150; i++) {
+    for (int i = 0; i < 150 * MS_SLOW_FACTOR; i++) {
         char *s = lab_output(l);
         bool found = strstr(s, needle) != NULL;
         free(s);
@@ -117,7 +117,7 @@ static int lab_end(struct labproc *l)
 {
     close(l->in);      /* EOF on stdin stops the lab */
     int st = 0;
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 100 * MS_SLOW_FACTOR; i++) {
         if (waitpid(l->pid, &st, WNOHANG) == l->pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         usleep(100 * 1000);
@@ -186,7 +186,7 @@ static void raw_reply_from(struct labproc *l, unsigned port, const char *line, c
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     inet_pton(AF_INET, l->addr, &sa.sin_addr);
     cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    struct timeval tv = { 5, 0 };
+    struct timeval tv = { 5 * MS_SLOW_FACTOR, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char buf[8192];
     size_t n = 0;
@@ -233,7 +233,9 @@ static json_t *probe(struct labproc *l, const char *scheme, unsigned port, const
     char url[160], ca[200];
     snprintf(url, sizeof url, "%s://%s@%s:%u", scheme, user ? user : "alice", l->addr, port);
     snprintf(ca, sizeof ca, "%s/lab-ca.pem", l->dir);
-    const char *args[20] = { url, "--cafile", ca, "--password-env", "PW", "--json", "--timeout", "10" };
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", 10 * MS_SLOW_FACTOR);
+    const char *args[20] = { url, "--cafile", ca, "--password-env", "PW", "--json", "--timeout", timeout };
     size_t n = 8;
     for (size_t i = 0; extra && extra[i] && n < 19; i++)
         args[n++] = extra[i];
@@ -646,7 +648,7 @@ Test(lab, hostile_client_is_answered_and_sanitised)
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)l.imap) };
     inet_pton(AF_INET, l.addr, &sa.sin_addr);
     cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    struct timeval tv = { 5, 0 };
+    struct timeval tv = { 5 * MS_SLOW_FACTOR, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char *big = malloc(20000);
     memset(big, 'A', 20000);
@@ -733,8 +735,8 @@ Test(lab, health_mailbox_sees_the_proxy_error)
  * the banner says so (run as nobody when the tests run as root). */
 Test(lab, shifts_ports_when_low_ports_are_refused)
 {
-    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
-        cr_skip_test("needs root and setpriv to run the lab as an unprivileged user");
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 || MS_SLOW_FACTOR > 1)
+        cr_skip_test("needs root and setpriv to run the lab as an unprivileged user (not under valgrind)");
     char dir[] = "/tmp/mailscope-test-lab-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     cr_assert(chmod(dir, 0777) == 0);
