@@ -164,6 +164,11 @@ static void conn_free(struct labconn *c)
             SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
     }
+    /* Unread input would make the kernel answer the close with RST, and a
+     * client could lose our last line (BYE) with it: drop what has arrived. */
+    char junk[4096];
+    for (int i = 0; i < 16 && recv(c->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
+        ;
     close(c->fd);
     for (struct labconn **pp = &lab->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
