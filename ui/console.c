@@ -81,6 +81,7 @@ static void connect_to(struct console *c, const char *url)
         tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
     end_session(c);
     transcript_init(&c->t, c->o.url.proto);
+    labface_connected(c);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
     if (!c->s) {

@@ -46,11 +46,13 @@ int labface_take_args(int *argc, char **argv, bool *want, const char **scenario,
     return 0;
 }
 
+static void note(struct console *c, const char *text);
+
 static void on_lab_event(void *arg, const char *line)
 {
     struct console *c = arg;
-    if (c->lab_in_ps && c->have_session)
-        transcript_note(&c->t, TR_NOTE, OP_NONE, line);
+    if (c->lab_in_ps)
+        note(c, line);
     else
         tpane_info(&c->tp, ROLE_DIM, line);
     c->redraw = true;
@@ -91,12 +93,46 @@ int labface_start(struct console *c, const char *scenario, const char *address, 
     return 0;
 }
 
+/* The shell lines of the current connection, replayed into the next one's
+ * transcript: the fix typed between a failure and its re-test stays in the
+ * story the re-test's transcript tells. */
+#define CARRY_MAX 200
+static char *carry[CARRY_MAX];
+static size_t ncarry;
+
+static void carry_add(const char *text)
+{
+    if (ncarry < CARRY_MAX) {
+        char *d = strdup(text);
+        if (d)
+            carry[ncarry++] = d;
+    }
+}
+
+static void carry_clear(void)
+{
+    for (size_t i = 0; i < ncarry; i++)
+        free(carry[i]);
+    ncarry = 0;
+}
+
 static void note(struct console *c, const char *text)
 {
     if (c->have_session)
         transcript_note(&c->t, TR_NOTE, OP_NONE, text);
     else
         tpane_info(&c->tp, ROLE_NOTE, text);
+    carry_add(text);
+}
+
+void labface_connected(struct console *c)
+{
+    if (!c->lab || !ncarry)
+        return;
+    transcript_note(&c->t, TR_NOTE, OP_NONE, "lab: the shell commands run before this connection:");
+    for (size_t i = 0; i < ncarry; i++)
+        transcript_note(&c->t, TR_NOTE, OP_NONE, carry[i]);
+    carry_clear();
 }
 
 /* One line of the shell's output, indented under the command; the blank
@@ -137,4 +173,5 @@ void labface_stop(struct console *c)
 {
     lab_stop(c->lab);
     c->lab = NULL;
+    carry_clear();
 }

@@ -20,6 +20,9 @@ int labface_take_args(int *argc, char **argv, bool *want, const char **scenario,
  * starts); address NULL: the lab's default. */
 int labface_start(struct console *c, const char *scenario, const char *address, char *err,
                   size_t errlen);
+/* A new connection's transcript has just begun: the /ps lines typed since
+ * the previous one go into it first, so its story includes the fix. */
+void labface_connected(struct console *c);
 /* /ps COMMAND */
 void labface_ps(struct console *c, const char *args);
 void labface_stop(struct console *c);

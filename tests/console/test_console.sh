@@ -363,6 +363,14 @@ lab_founding_case_fixed_with_ps() {
     line "/connect"
     step_until "OK AUTHENTICATE completed." || return
     step_until "EXAMINE completed." || return
+    # the re-test's transcript carries the fix typed before it
+    line "/save $work/lab-retest.txt"
+    local deadline=$((SECONDS + 5 * ${MS_SLOW_FACTOR:-1}))
+    while [[ ! -s $work/lab-retest.txt ]] && ((SECONDS < deadline)); do sleep 0.1; done
+    grep -qF "[PS] EX01> Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" \
+        "$work/lab-retest.txt" || fail "the saved re-test lacks the fix"
+    grep -qF "MSExchangeIMAP4BE restarted" "$work/lab-retest.txt" || fail "the saved re-test lacks the restart"
+    grep -qF "OK AUTHENTICATE completed." "$work/lab-retest.txt" || fail "the saved re-test lacks the login"
 }
 
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
