@@ -29,6 +29,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
                                          "implicit TLS side by side (all: IMAP and POP3)" },
     { CMD_PS, "/ps", "COMMAND", "run COMMAND in the lab's simulated server shell (mailscope --lab), "
                                  "e.g. /ps Get-ImapSettings" },
+    { CMD_LOG, "/log", "FILE|DIR", "load an Exchange IMAP4/POP3 protocol log: its failures for "
+                                   "this user become diagnosis evidence" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -189,10 +189,10 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
         if (lab_port(lab, (enum lab_port)i))
             fprintf(out, "  %5u  %s\n", lab_port(lab, (enum lab_port)i), what[i]);
     fprintf(out, "Try:\n  mailscope %s --cafile %s\n", lab_url(lab, LAB_IMAP, url, sizeof url), lab_ca_file(lab));
-    fprintf(out, "  mailscope probe %s --cafile %s --password-env PW\n", lab_url(lab, LAB_IMAP, url, sizeof url),
-            lab_ca_file(lab));
-    fprintf(out, "  mailscope probe %s --cafile %s --password-env PW\n", lab_url(lab, LAB_POP3, url, sizeof url),
-            lab_ca_file(lab));
+    fprintf(out, "  PW=%s mailscope probe %s --cafile %s --password-env PW\n", lab_password(lab),
+            lab_url(lab, LAB_IMAP, url, sizeof url), lab_ca_file(lab));
+    fprintf(out, "  PW=%s mailscope probe %s --cafile %s --password-env PW\n", lab_password(lab),
+            lab_url(lab, LAB_POP3, url, sizeof url), lab_ca_file(lab));
     fprintf(out, "Lab account: %s (also %s@contoso.com), password %s; \"administrator\" is refused as\n"
                  "  Exchange refuses it. Lab CA (trust it with --cafile): %s\n",
             lab_user(lab), lab_user(lab), lab_password(lab), lab_ca_file(lab));
@@ -200,8 +200,10 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
         fprintf(out, "  XOAUTH2 token accepted: lab-oauth-token (--auth=xoauth2 --password-env TOKEN)\n");
     if (lab_has_protocol_log(lab))
         fprintf(out, "Protocol log (Exchange format): %s/Imap4/ and %s/Pop3/\n", lab_dir(lab), lab_dir(lab));
-    if (shell)
-        fprintf(out, "Shell: type help for the commands; exit (or end of input) stops the lab.\n");
+    if (shell) {
+        lab_shell_help(lab, print_line, out);
+        fprintf(out, "Shell: help lists these again; exit (or end of input) stops the lab.\n");
+    }
     else
         fprintf(out, "No shell (--no-shell): Ctrl-C (SIGINT) or SIGTERM stops the lab.\n");
     fflush(out);

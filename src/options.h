@@ -37,6 +37,7 @@ struct ms_options {
     bool compare, compare_all, tls_versions;
     const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
     const char *save_chain;     /* --save-chain FILE.pem */
+    const char *server_log;     /* --server-log FILE|DIR: an Exchange protocol log for the diagnosis */
 };
 
 /* Parse argv (argv[0] is the command name). url: 1 required, 0 optional.

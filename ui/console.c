@@ -306,6 +306,11 @@ static int write_session(struct console *c, const char *path, char *err, size_t 
 {
     char url[600];
     struct report_target tg = options_report_target(&c->o, url, sizeof url);
+    if (c->ip.have_log) {
+        tg.log_lines = (const char *const *)c->ip.log.lines;
+        tg.n_log_lines = c->ip.log.n;
+        tg.log_server = c->ip.log.server;
+    }
     struct report_verdict v;
     report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
     json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
@@ -369,6 +374,40 @@ static void tab_command(struct console *c, enum ipane_tab tab)
     c->focus = FOCUS_INSPECTOR;
 }
 
+/* /log FILE|DIR (and --server-log): the log's failures of this session's
+ * user become evidence in the Diagnosis tab. */
+static int load_log(struct console *c, const char *path, char *err, size_t errlen)
+{
+    struct logscan_evidence le;
+    const char *user = c->o.user ? c->o.user : c->o.url.user;
+    if (logscan_evidence_load(&le, path, user, c->o.url.proto == SESSION_POP3, err, errlen) < 0)
+        return -1;
+    if (c->ip.have_log)
+        logscan_evidence_free(&c->ip.log);
+    c->ip.log = le;
+    c->ip.have_log = true;
+    c->ip.built = false;
+    return 0;
+}
+
+static void log_command(struct console *c, const char *path)
+{
+    char err[600];
+    if (!*path) {
+        console_message(c, "/log FILE|DIR: an Exchange IMAP4/POP3 protocol log");
+        return;
+    }
+    if (load_log(c, path, err, sizeof err) < 0) {
+        console_message(c, "/log: %s", err);
+        return;
+    }
+    const char *user = c->o.user ? c->o.user : c->o.url.user;
+    console_message(c, "%llu failure line%s%s%s in %s (%zu used as diagnosis evidence)",
+                    (unsigned long long)c->ip.log.failures, c->ip.log.failures == 1 ? "" : "s",
+                    user && *user ? " of " : "", user && *user ? user : "", path, c->ip.log.n);
+    tab_command(c, TAB_DIAGNOSIS);
+}
+
 static void command(struct console *c, const struct cmd_info *cmd, const char *args)
 {
     switch (cmd->id) {
@@ -420,6 +459,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
     case CMD_PS: labface_ps(c, args); break;
+    case CMD_LOG: log_command(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -659,6 +699,10 @@ int console_main(int argc, char **argv)
     c->ip.soon_days = c->o.expiry_warn_days;
     c->ip.o = &c->o;
     tv_init(&c->viewer);
+    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: --server-log: %s\n", err);
+        return 3;
+    }
     if (!c->loop || install_signals(c) < 0) {
         fprintf(stderr, "mailscope: cannot set up the event loop\n");
         return 3;

@@ -25,6 +25,9 @@ void ipane_free(struct ipane *ip)
 {
     tv_free(&ip->tv);
     ruleset_free(&ip->rules);
+    if (ip->have_log)
+        logscan_evidence_free(&ip->log);
+    ip->have_log = false;
 }
 
 
@@ -206,6 +209,13 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
         .user = ip->o ? (ip->o->user ? ip->o->user : ip->o->url.user) : "",
         .url = ip->o ? ip->o->url_text : NULL, .port = ip->o ? ip->o->url.port : 0,
         .expiry_warn_days = ip->soon_days, .redact_user = ip->o && ip->o->redact_user };
+    if (ip->have_log) {
+        tg.log_lines = (const char *const *)ip->log.lines;
+        tg.n_log_lines = ip->log.n;
+        tg.log_server = ip->log.server;
+        tv_addf(&ip->tv, ROLE_DIM, "server log %s: %zu failure line%s used as evidence",
+                ip->log.path, ip->log.n, ip->log.n == 1 ? "" : "s");
+    }
     struct evidence_store st;
     struct diag_result r;
     evidence_collect_live(&st, t, (struct session *)s, &tg);

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "logscan.h"
 #include "options.h"
 #include "rules.h"
 #include "session.h"
@@ -28,6 +29,8 @@ struct ipane {
     const struct session *built_session;
     bool built;
     char rules_warn[512];
+    struct logscan_evidence log;    /* /log or --server-log; n == 0 when none */
+    bool have_log;
 };
 
 void ipane_init(struct ipane *ip);

@@ -4,6 +4,8 @@
 
 #include "console.h"
 #include "labcmd.h"
+#include "logscan.h"
+#include "logview.h"
 #include "probe.h"
 #include "rulescmd.h"
 #include "version.h"
@@ -15,9 +17,12 @@ static void usage(FILE *out)
           "                                        the console on a lab scenario (default: the founding\n"
           "                                        Exchange case); /ps COMMAND runs its shell\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
+          "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n"
           "       mailscope --version | --help\n", out);
     rulescmd_usage(out);
     labcmd_usage(out);
+    fputs("\n", out);
+    logscan_usage(out);
     fputs("\n", out);
     probe_usage(out);
     fputs("\n", out);
@@ -35,6 +40,8 @@ int main(int argc, char **argv)
         return probe_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "lab"))
         return labcmd_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "logscan"))
+        return logview_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {
