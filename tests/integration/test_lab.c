@@ -753,3 +753,49 @@ Test(lab, shifts_ports_when_low_ports_are_refused)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect(system(cmd) == 0);
 }
+
+static const char *confidence_of(json_t *j, const char *id)
+{
+    json_t *d;
+    size_t i;
+    json_array_foreach(json_object_get(j, "diagnoses"), i, d)
+        if (!strcmp(str(d, "id"), id))
+            return str(d, "confidence");
+    return "(absent)";
+}
+
+/* The lab's protocol log read back by probe --server-log (src/exlog.c, the
+ * reader written from the same knowledge section): what the log says makes
+ * the diagnosis certain, as the real server's log would. */
+Test(lab, its_protocol_log_makes_the_diagnosis_certain)
+{
+    struct labproc l;
+    struct run_result r;
+    char logdir[200];
+    lab_start_at(&l, "exchange-imap-disabled", 26);
+    snprintf(logdir, sizeof logdir, "%s/Imap4", l.dir);
+    json_t *j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    cr_expect_str_neq(first_diag(j), "R-EXCH-004", "the client side alone can't tell");
+    json_decref(j);
+    run_result_free(&r);
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", "--server-log", logdir, NULL }, &r);
+    cr_expect_str_eq(first_diag(j), "R-EXCH-004");
+    cr_expect_str_eq(confidence_of(j, "R-EXCH-004"), "certain");
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+
+    lab_start_at(&l, "exchange-cert-plaintextlogin", 27);
+    snprintf(logdir, sizeof logdir, "%s/Imap4", l.dir);
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    json_decref(j);
+    run_result_free(&r);
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", "--server-log", logdir, NULL }, &r);
+    cr_expect_str_eq(first_diag(j), "R-EXCH-001");
+    cr_expect_str_eq(confidence_of(j, "R-EXCH-001"), "certain");
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
