@@ -86,6 +86,15 @@ int labface_start(struct console *c, const char *scenario, const char *address, 
         labface_stop(c);
         return -1;
     }
+    char line[1200];
+    snprintf(line, sizeof line, "lab: %s on %s; /ps help lists the server shell's commands",
+             lab_scenario_id(c->lab), lab_address(c->lab));
+    tpane_info(&c->tp, ROLE_DIM, line);
+    if (lab_has_protocol_log(c->lab)) {
+        snprintf(line, sizeof line, "lab: the server's protocol log: /log %s/Imap4 (POP3: %s/Pop3)",
+                 lab_dir(c->lab), lab_dir(c->lab));
+        tpane_info(&c->tp, ROLE_DIM, line);
+    }
     if (!c->o.cafile)
         c->o.cafile = lab_ca_file(c->lab);
     if (!c->secret)
