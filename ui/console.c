@@ -17,6 +17,7 @@
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
+#include "labface.h"
 #include "lineclass.h"
 #include "record.h"
 #include "report.h"
@@ -80,6 +81,7 @@ static void connect_to(struct console *c, const char *url)
         tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
     end_session(c);
     transcript_init(&c->t, c->o.url.proto);
+    labface_connected(c);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
     if (!c->s) {
@@ -456,6 +458,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_PS: labface_ps(c, args); break;
     case CMD_LOG: log_command(c, args); break;
     case CMD_GOTO: replay_goto(c, args); break;
     case CMD_NOTE:
@@ -650,6 +653,7 @@ static void finish(struct console *c)
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
+    labface_stop(c);
     compare_free(c->cmp);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
@@ -659,7 +663,7 @@ static void finish(struct console *c)
 }
 
 /* The terminal, the loop and the panes around an options-ready console. */
-static int console_open(struct console *c)
+static int console_open(struct console *c, bool lab, const char *scenario, const char *lab_addr)
 {
     setlocale(LC_ALL, "");
     the_console = c;
@@ -680,6 +684,10 @@ static int console_open(struct console *c)
         fprintf(stderr, "mailscope: cannot set up the event loop\n");
         return 3;
     }
+    if (lab && labface_start(c, scenario, lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     start_terminal(c);
     run(c);
     stop_terminal();
@@ -692,6 +700,12 @@ int console_main(int argc, char **argv)
     static struct console con;
     struct console *c = &con;
     char err[600];
+    bool lab = false;
+    const char *scenario = NULL, *lab_addr = NULL;
+    if (labface_take_args(&argc, argv, &lab, &scenario, &lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     int rc = options_parse(argc, argv, 0, &c->o, err, sizeof err);
     if (rc > 0) {
         console_usage(stdout);
@@ -714,7 +728,7 @@ int console_main(int argc, char **argv)
                 "'mailscope probe'\n");
         return 3;
     }
-    return console_open(c);
+    return console_open(c, lab, scenario, lab_addr);
 }
 
 int console_replay(struct recording *rec, const char *name)
@@ -731,5 +745,5 @@ int console_replay(struct recording *rec, const char *name)
     c->rec_name = name;
     c->ip.rec = rec;
     replay_seek(c, rec->t.n);      /* the whole session first; step back from the end */
-    return console_open(c);
+    return console_open(c, false, NULL, NULL);
 }

@@ -62,6 +62,9 @@ struct console {
     struct recording *rec;  /* NULL in a live console */
     const char *rec_name;
     size_t rec_pos;         /* events shown: c->t is rec->t cut at rec_pos (borrowed) */
+    struct lab *lab;        /* mailscope --lab: the lab in this loop (ui/labface.c) */
+    bool lab_in_ps;
+    char lab_url[160];
 };
 
 /* console.c */

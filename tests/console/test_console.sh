@@ -372,6 +372,45 @@ replay_steps_through_a_recording() {
     absent "$MS_TEST_PASSWORD"
 }
 
+# step_until TEXT: F5 until the screen shows TEXT (at most 10 steps).
+step_until() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        screen | grep -qF -- "$1" && return 0
+        keys F5
+        sleep "$((${MS_SLOW_FACTOR:-1} * 5))e-1"
+    done
+    wait_for "$1" 2
+}
+
+# The founding case in the console's own lab: the failure, the fix typed with
+# /ps into the simulated Exchange shell, the passing re-test.
+lab_founding_case_fixed_with_ps() {
+    start --lab --lab-address 127.77.1.30
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || return
+    step_until "NO AUTHENTICATE failed." || return
+    wait_for "exchange EX01.contoso.local" || return
+    line "/ps Get-ImapSettings | Format-List X509CertificateName,LoginType"
+    wait_for "X509CertificateName : mail.contoso.com" || return
+    line "/ps Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
+    wait_for "WARNING: Changes to IMAP4 settings will only take effect" || return
+    line "/ps Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE"
+    wait_for "MSExchangeIMAP4BE restarted" || return
+    line "/ps Frob-Server"
+    wait_for "The term 'Frob-Server' is not recognized" || return
+    line "/connect"
+    step_until "OK AUTHENTICATE completed." || return
+    step_until "EXAMINE completed." || return
+    # the re-test's transcript carries the fix typed before it
+    line "/save $work/lab-retest.txt"
+    local deadline=$((SECONDS + 5 * ${MS_SLOW_FACTOR:-1}))
+    while [[ ! -s $work/lab-retest.txt ]] && ((SECONDS < deadline)); do sleep 0.1; done
+    grep -qF "[PS] EX01> Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" \
+        "$work/lab-retest.txt" || fail "the saved re-test lacks the fix"
+    grep -qF "MSExchangeIMAP4BE restarted" "$work/lab-retest.txt" || fail "the saved re-test lacks the restart"
+    grep -qF "OK AUTHENTICATE completed." "$work/lab-retest.txt" || fail "the saved re-test lacks the login"
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
@@ -379,7 +418,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
-         replay_steps_through_a_recording; do
+         replay_steps_through_a_recording lab_founding_case_fixed_with_ps; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
