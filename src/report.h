@@ -57,7 +57,5 @@ void report_text(FILE *out, const struct plan *p, const struct transcript *t, st
                  const struct report_target *tg, const struct report_verdict *v);
 void report_nagios(FILE *out, const struct transcript *t, struct session *s,
                    const struct report_target *tg, const struct report_verdict *v);
-/* The transcript's events as JSON (for --record FILE.json). */
-json_t *report_events_json(const struct transcript *t);
 
 #endif

@@ -17,6 +17,7 @@
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
+#include "labface.h"
 #include "lineclass.h"
 #include "record.h"
 #include "report.h"
@@ -82,6 +83,7 @@ static void connect_to(struct console *c, const char *url)
         tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
     end_session(c);
     transcript_init(&c->t, c->o.url.proto);
+    labface_connected(c);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
     if (!c->s) {
@@ -246,7 +248,7 @@ static void chain_save(struct console *c, const char *path)
 {
     size_t n = 0;
     char err[600];
-    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain)
+    if ((!c->have_session && !c->rec) || !c->t.has_tls || !c->t.tls.n_chain)
         console_message(c, "no certificate chain yet");
     else if (chainsave_write(path, &c->t.tls, &n, err, sizeof err) < 0)
         console_message(c, "%s", err);
@@ -464,7 +466,9 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_PS: labface_ps(c, args); break;
     case CMD_LOG: log_command(c, args); break;
+    case CMD_GOTO: replay_goto(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -483,7 +487,10 @@ void console_line(struct console *c, char *line)
     c->ctrl_c = 0;
     const char *args;
     const struct cmd_info *cmd = cmdtable_parse(line, &args);
-    if (cmd) {
+    bool for_server = !cmd && *line && (line[0] != '/' || line[1] == '/');
+    if (c->rec && (cmd || for_server) && replay_refuses(c, cmd)) {
+        /* a replay sends nothing anywhere */
+    } else if (cmd) {
         rlb_remember(line);
         command(c, cmd, args);
     } else if (line[0] == '/' && line[1] != '/') {
@@ -658,6 +665,7 @@ static void finish(struct console *c)
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
+    labface_stop(c);
     walkui_free(c);
     compare_free(c->cmp);
     tpane_free(&c->tp);
@@ -667,19 +675,52 @@ static void finish(struct console *c)
     loop_free(c->loop);
 }
 
-static struct console con;
+/* The terminal, the loop and the panes around an options-ready console. */
+static int console_open(struct console *c, bool lab, const char *scenario, const char *lab_addr)
+{
+    setlocale(LC_ALL, "");
+    the_console = c;
+    c->loop = loop_new();
+    tpane_init(&c->tp);
+    struct ipane keep = c->ip;   /* what a replay set before */
+    ipane_init(&c->ip);
+    c->ip.rec = keep.rec;
+    c->ip.soon_days = c->o.expiry_warn_days;
+    c->ip.o = &c->o;
+    tv_init(&c->viewer);
+    char err[600];
+    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: --server-log: %s\n", err);
+        return 3;
+    }
+    if (!c->loop || install_signals(c) < 0) {
+        fprintf(stderr, "mailscope: cannot set up the event loop\n");
+        return 3;
+    }
+    if (lab && labface_start(c, scenario, lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
+    start_terminal(c);
+    run(c);
+    stop_terminal();
+    finish(c);
+    return 0;
+}
+
+static struct console live;   /* the live console (a replay has its own) */
 
 /* mailscope walkthrough ID URL on a terminal: the console, which runs the
  * plan to its end and then starts playbook ID. */
 int console_walkthrough(int argc, char **argv, const char *id, const struct walkcmd_opts *wo)
 {
     char err[300];
-    snprintf(con.wk.pending_id, sizeof con.wk.pending_id, "%s", id);
-    con.wk.backend_port = wo->backend_port;
-    con.wk.retest_auth_set = wo->retest_auth_set;
-    con.wk.retest_auth = wo->retest_auth;
+    snprintf(live.wk.pending_id, sizeof live.wk.pending_id, "%s", id);
+    live.wk.backend_port = wo->backend_port;
+    live.wk.retest_auth_set = wo->retest_auth_set;
+    live.wk.retest_auth = wo->retest_auth;
     if (wo->retest_password_env &&
-        !(con.wk.retest_secret = secret_from_env(wo->retest_password_env, err, sizeof err))) {
+        !(live.wk.retest_secret = secret_from_env(wo->retest_password_env, err, sizeof err))) {
         fprintf(stderr, "mailscope: %s\n", err);
         return 3;
     }
@@ -688,8 +729,14 @@ int console_walkthrough(int argc, char **argv, const char *id, const struct walk
 
 int console_main(int argc, char **argv)
 {
-    struct console *c = &con;
+    struct console *c = &live;
     char err[600];
+    bool lab = false;
+    const char *scenario = NULL, *lab_addr = NULL;
+    if (labface_take_args(&argc, argv, &lab, &scenario, &lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     int rc = options_parse(argc, argv, 0, &c->o, err, sizeof err);
     if (rc > 0) {
         console_usage(stdout);
@@ -712,25 +759,22 @@ int console_main(int argc, char **argv)
                 "'mailscope probe'\n");
         return 3;
     }
-    setlocale(LC_ALL, "");
-    the_console = c;
-    c->loop = loop_new();
-    tpane_init(&c->tp);
-    ipane_init(&c->ip);
-    c->ip.soon_days = c->o.expiry_warn_days;
-    c->ip.o = &c->o;
-    tv_init(&c->viewer);
-    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
-        fprintf(stderr, "mailscope: --server-log: %s\n", err);
-        return 3;
+    return console_open(c, lab, scenario, lab_addr);
+}
+
+int console_replay(struct recording *rec, const char *name)
+{
+    static struct console con;
+    struct console *c = &con;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "mailscope replay: the console needs a terminal; for scripts use "
+                "'mailscope replay --check'\n");
+        return 2;
     }
-    if (!c->loop || install_signals(c) < 0) {
-        fprintf(stderr, "mailscope: cannot set up the event loop\n");
-        return 3;
-    }
-    start_terminal(c);
-    run(c);
-    stop_terminal();
-    finish(c);
-    return 0;
+    c->o = (struct ms_options){ .expiry_warn_days = 30 };
+    c->rec = rec;
+    c->rec_name = name;
+    c->ip.rec = rec;
+    replay_seek(c, rec->t.n);      /* the whole session first; step back from the end */
+    return console_open(c, false, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* ipane — the inspector pane: tabs Chain, TLS, Capabilities, Diagnosis,
  * Walkthrough, each drawn from the transcript and the session as they are
  * now. Capabilities show what appeared (+) and vanished (-) across TLS and
- * login. */
+ * login. In a replay (ip->rec set) the same tabs show the recording: its
+ * capabilities, the diagnoses it recorded, its walkthrough steps, the chain
+ * judged at the time it was recorded. */
 #ifndef MAILSCOPE_IPANE_H
 #define MAILSCOPE_IPANE_H
 
@@ -14,6 +16,7 @@
 #include "textview.h"
 #include "transcript.h"
 #include "walk.h"
+#include "recording.h"
 
 enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
 
@@ -38,6 +41,9 @@ struct ipane {
     const struct walk *built_walk;
     struct logscan_evidence log;    /* /log or --server-log; n == 0 when none */
     bool have_log;
+    /* replay: the recording's capabilities, diagnoses and clock stand in for
+     * the session's (NULL when live) */
+    const struct recording *rec;
 };
 
 void ipane_init(struct ipane *ip);
