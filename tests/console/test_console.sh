@@ -386,6 +386,33 @@ walkthrough_founding_case() {
     return 0
 }
 
+# Done when (issue 5): in the console's own lab, someone who does not know the
+# Exchange bug is led from the failure to Set-ImapSettings with the right
+# server name, applies it with /ps, and sees the re-test's LOGIN pass.
+lab_walkthrough_resolves_the_founding_case() {
+    cols=230 start --lab --lab-address 127.77.2.30
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || return
+    step_until "NO AUTHENTICATE failed." || return
+    wait_for "/walkthrough guides the fix (R-EXCH-001, playbook exchange-proxy-cert)" || return
+    line "/walkthrough"
+    wait_for "> owa (question)" || return
+    line "/answer yes"
+    wait_for "> settings (action)" 15 || return
+    wait_for "Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType" || return
+    line "/ps Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType"
+    wait_for "X509CertificateName : mail.contoso.com" || return
+    line "/done the name is mail.contoso.com"
+    wait_for "    Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" || return
+    line "/ps Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
+    line "/done"
+    wait_for "> restart (action)" || return
+    line "/ps Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE"
+    wait_for "MSExchangeIMAP4BE restarted" || return
+    line "/done"
+    wait_for "Walkthrough resolved: the re-test passed" 15 || return
+    wait_for "ok retest (retest): login as alice succeeded" || return
+}
+
 # mailscope walkthrough ID URL on a terminal: the console runs the plan to the
 # failure by itself, then starts the playbook named.
 walkthrough_subcommand_runs_to_the_failure() {
@@ -493,7 +520,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
-         walkthrough_subcommand_runs_to_the_failure; do
+         walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"
