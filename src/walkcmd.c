@@ -332,6 +332,7 @@ static int batch_main(struct batch *b, const char *id, const struct walkcmd_opts
     playbook_set_init(&set);
     if (playbook_load_default(&set, warn, sizeof warn) < 0) {
         put(b->err, "mailscope walkthrough: ", warn);
+        playbook_set_free(&set);
         return 3;
     }
     if (warn[0])

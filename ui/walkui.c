@@ -21,6 +21,7 @@ static bool load_playbooks(struct console *c)
     char warn[1024];
     if (playbook_load_default(&k->set, warn, sizeof warn) < 0) {
         console_message(c, "playbooks: %s", warn);
+        playbook_set_free(&k->set);
         return false;
     }
     if (warn[0])
