@@ -665,6 +665,10 @@ bool exlog_failure(const struct exlog_record *rec, struct exlog_failure *f, char
     if (!f->proxy[0] && proxy_msg)
         snprintf(f->proxy, sizeof f->proxy, "%s", saved);
     bool fails = f->reply[0] && reply_fails(f->reply);
+    /* The client gave up an AUTHENTICATE itself ("*"): a mechanism probe
+     * such as mailscope's NTLM discovery, not a failure of the server. */
+    if (!strcmp(f->errmsg, "AuthCancelled"))
+        return false;
     if (f->errmsg[0]) {
         snprintf(f->error, sizeof f->error, "%s", f->errmsg);
         f->source = "ErrMsg";

@@ -113,7 +113,8 @@ struct exlog_failure {
 
 /* Fill f and return true when rec records a failure: an ErrMsg key, an
  * [Error=...] in the reply, or a NO / BAD / -ERR / BYE reply (not the
- * logout's "signing off"). ctxbuf (ctxlen bytes) is scratch for the
+ * logout's "signing off", nor ErrMsg=AuthCancelled: the client cancelling its own
+ * AUTHENTICATE). ctxbuf (ctxlen bytes) is scratch for the
  * unquoted context. */
 bool exlog_failure(const struct exlog_record *rec, struct exlog_failure *f, char *ctxbuf,
                    size_t ctxlen);

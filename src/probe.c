@@ -220,8 +220,22 @@ static void save_chain(const char *path, const struct transcript *t)
 
 /* ---- the probe ------------------------------------------------------------ */
 
+/* The server may have logged this very session's failure (the lab does at
+ * once; a log copied after the fact has it too): read the log again after
+ * the session, keeping the first reading when the second fails. */
+static void reread_log(const struct ms_options *o, struct logscan_evidence *le)
+{
+    struct logscan_evidence again;
+    char err[256];
+    if (logscan_evidence_load(&again, o->server_log, o->user, o->url.proto == SESSION_POP3, err,
+                              sizeof err) < 0)
+        return;
+    logscan_evidence_free(le);
+    *le = again;
+}
+
 static int run_probe(const struct ms_options *o, const char *secret,
-                     const struct logscan_evidence *le)
+                     struct logscan_evidence *le)
 {
     struct loop *l = loop_new();
     struct run r;
@@ -242,6 +256,8 @@ static int run_probe(const struct ms_options *o, const char *secret,
     run_loop(l, &r);
     char url[600];
     struct report_target tg = options_report_target(o, url, sizeof url);
+    if (le)
+        reread_log(o, le);
     if (le) {
         tg.log_lines = (const char *const *)le->lines;
         tg.n_log_lines = le->n;

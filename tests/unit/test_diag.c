@@ -648,3 +648,27 @@ Test(rules, port_and_elapsed_take_numbers)
         ruleset_free(&set);
     }
 }
+
+/* Exchange names the error on the wire for proxied logins and health
+ * mailboxes: "NO [Error=ProxyNotAuthenticated Proxy=...] LOGIN failed." (IMAP),
+ * "-ERR Logon failure: ... [Error=... Proxy=...]" (POP3). */
+Test(diag, error_bracket_on_the_wire_makes_the_proxy_rule_certain, .init = load, .fini = unload)
+{
+    static const struct spec specs[] = {
+        { .failure = "auth", .step = "login", .family = "exchange",
+          .reply = "a002 NO [Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1993:SSL] LOGIN failed." },
+        { .proto = "pop3", .failure = "auth", .step = "login", .family = "exchange",
+          .reply = "-ERR Logon failure: unknown user name or bad password. "
+                   "[Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1995:SSL]" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct built b;
+        struct diag_result r;
+        build(&b, &specs[i]);
+        diag_run(&rs, &b.e, &r);
+        cr_assert_geq(r.n, 1);
+        cr_expect_str_eq(r.h[0].rule->id, "R-EXCH-001", "%s", specs[i].reply);
+        cr_expect_str_eq(r.h[0].confidence, "certain");
+        diag_result_free(&r);
+    }
+}

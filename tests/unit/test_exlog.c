@@ -268,3 +268,12 @@ Test(exlog, vector_and_bytewise_agree)
             cr_expect_str_eq(a[i][c], b[i][c], "line %llu column %d", (unsigned long long)la[i], c);
     }
 }
+
+/* A client that cancels its own AUTHENTICATE (mailscope's NTLM discovery
+ * does, on purpose) is no failure of the server. */
+Test(exlog, a_cancelled_authenticate_is_no_failure)
+{
+    struct exlog_failure f;
+    cr_expect_not(failure_of("R=\"a2 BAD AUTHENTICATE cancelled.\";ErrMsg=AuthCancelled", &f));
+    cr_expect(failure_of("R=\"a3 NO LOGIN failed.\";ErrMsg=ProxyNotAuthenticated", &f));
+}
