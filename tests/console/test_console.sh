@@ -390,7 +390,7 @@ walkthrough_founding_case() {
 # Exchange bug is led from the failure to Set-ImapSettings with the right
 # server name, applies it with /ps, and sees the re-test's LOGIN pass.
 lab_walkthrough_resolves_the_founding_case() {
-    cols=230 start --lab --lab-address 127.77.2.30
+    cols=230 start --lab --lab-address "${MS_LAB_NET:-127.77}.2.30"
     wait_for "The Microsoft Exchange IMAP4 service is ready." || return
     step_until "NO AUTHENTICATE failed." || return
     wait_for "/walkthrough guides the fix (R-EXCH-001, playbook exchange-proxy-cert)" || return
@@ -487,7 +487,7 @@ step_until() {
 # The founding case in the console's own lab: the failure, the fix typed with
 # /ps into the simulated Exchange shell, the passing re-test.
 lab_founding_case_fixed_with_ps() {
-    start --lab --lab-address 127.77.1.30
+    start --lab --lab-address "${MS_LAB_NET:-127.77}.1.30"
     wait_for "The Microsoft Exchange IMAP4 service is ready." || return
     step_until "NO AUTHENTICATE failed." || return
     wait_for "exchange EX01.contoso.local" || return

@@ -14,7 +14,7 @@ for v in MS_BIN; do
 done
 lab_bin=${MS_LAB_BIN:-$MS_BIN}
 slow=${MS_SLOW_FACTOR:-1}
-net=${MS_WALK_LAB_NET:-127.77.2}
+net=${MS_WALK_LAB_NET:-${MS_LAB_NET:-127.77}.2}
 
 work=$(mktemp -d /tmp/ms-walklab.XXXXXX)
 lab_pid="" walk_pid=""
