@@ -248,7 +248,11 @@ save_and_record_without_credentials() {
     wait_for "saved 2 certificate(s)" || return
     line "/quit"
     local i
-    for i in $(seq 50); do [[ -s "$work/rec.json" ]] && break; sleep 0.1; done
+    # --record writes at exit: wait for the whole document (its last brace).
+    for i in $(seq $((50 * ${MS_SLOW_FACTOR:-1}))); do
+        [[ -s "$work/rec.json" ]] && [[ $(tail -c 2 "$work/rec.json") == *"}"* ]] && break
+        sleep 0.1
+    done
     [[ -s "$work/rec.json" ]] || { fail "--record wrote nothing"; return; }
     grep -q '"mailscope.transcript/2"' "$work/rec.json" || fail "the recording has no schema"
     grep -qF "Set-ImapSettings" "$work/rec.json" || fail "the operator's note is not recorded"
@@ -504,8 +508,7 @@ lab_founding_case_fixed_with_ps() {
     step_until "EXAMINE completed." || return
     # the re-test's transcript carries the fix typed before it
     line "/save $work/lab-retest.txt"
-    local deadline=$((SECONDS + 5 * ${MS_SLOW_FACTOR:-1}))
-    while [[ ! -s $work/lab-retest.txt ]] && ((SECONDS < deadline)); do sleep 0.1; done
+    wait_for "saved the session to" || return
     grep -qF "[PS] EX01> Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" \
         "$work/lab-retest.txt" || fail "the saved re-test lacks the fix"
     grep -qF "MSExchangeIMAP4BE restarted" "$work/lab-retest.txt" || fail "the saved re-test lacks the restart"
