@@ -10,57 +10,10 @@ for v in MS_BIN MS_GEN_EXLOG MS_SCRIPTED_SERVER MS_SCENARIOS MS_TEST_PASSWORD; d
 done
 
 sock="mslogview-$$"
-tmux_() { tmux -L "$sock" "$@"; }
 work=$(mktemp -d /tmp/ms-logview.XXXXXX)
-trap 'tmux_ kill-server 2>/dev/null; rm -rf "$work"' EXIT
-passed=0 failed=0 current=""
-
-screen() { tmux_ capture-pane -p -t ms 2>/dev/null; }
-
-start() {
-    tmux_ kill-session -t ms 2>/dev/null
-    mkdir -p "$work/home"
-    local cmd
-    printf -v cmd '%q ' env HOME="$work/home" PW="$MS_TEST_PASSWORD" TERM=xterm-256color LANG=C.UTF-8 \
-        "$MS_BIN" "$@"
-    tmux_ new-session -d -s ms -x 120 -y 40 "$cmd 2>$work/stderr; echo EXIT=\$?; sleep 30"
-}
-
-wait_for() {
-    local deadline=$((SECONDS + ${2:-8} * ${MS_SLOW_FACTOR:-1}))   # 10 under valgrind
-    while ((SECONDS < deadline)); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    fail "the screen never showed: $1"
-    return 1
-}
-
-keys() { tmux_ send-keys -t ms "$@"; }
-line() { tmux_ send-keys -t ms -l -- "$1"; tmux_ send-keys -t ms Enter; }
-
-fail() {
-    echo "FAIL [$current]: $*"
-    echo "----- screen -----"
-    screen
-    echo "------------------"
-    current_failed=1
-}
-
-absent() { screen | grep -qF -- "$1" && fail "the screen shows what it must not: $1"; }
-
-run() {
-    current=$1 current_failed=0
-    : > "$work/stderr"
-    "$1"
-    tmux_ kill-session -t ms 2>/dev/null
-    sleep 0.3
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$work/stderr" 2>/dev/null; then
-        fail "sanitizer report:"
-        cat "$work/stderr"
-    fi
-    if ((current_failed)); then failed=$((failed + 1)); else passed=$((passed + 1)); echo "ok $1"; fi
-}
+cols=120 rows=40 pane_tail='echo EXIT=$?'
+# shellcheck source=tests/console/tmux_lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/tmux_lib.sh"
 
 # ---- tests -------------------------------------------------------------
 
