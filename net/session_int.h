@@ -89,6 +89,7 @@ struct session {
     size_t nq, qcap;
     bool dispatching, free_requested;
     uint64_t flush_timer;
+    uint64_t quit_timer;        /* session_quit: close once LOGOUT is handed to the kernel */
     char address[80];          /* "127.0.0.1:143" once connected */
     char error[1024];
 };

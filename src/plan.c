@@ -180,7 +180,10 @@ static bool start_step(struct plan *p, enum plan_step st)
         return p->discovering;
     case STEP_LOGIN: return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
     case STEP_SELECT: return started(p, session_select(p->s, p->o.mailbox));
-    case STEP_LOGOUT: return started(p, session_logout(p->s));
+    case STEP_LOGOUT:
+        /* The console stays to show the server's goodbye; a run that ends here
+         * does not wait a round trip for it. */
+        return started(p, p->o.interactive ? session_logout(p->s) : session_quit(p->s));
     default: return false;
     }
 }
