@@ -15,6 +15,7 @@ void diag_evidence_init(struct diag_evidence *e)
     e->family_version = e->user = e->host = e->url = e->tls_version = "";
     e->server_fqdn = e->cert_cn = "";
     e->cert_covers_server = -1;
+    e->elapsed_ms = -1;
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -73,6 +74,12 @@ bool diag_cond_holds(const struct rule_cond *c, const struct diag_evidence *e)
     case RF_USER: return str_test(c->op, c, e->user);
     case RF_HOST: return str_test(c->op, c, e->host);
     case RF_TLS_VERSION: return str_test(c->op, c, e->tls_version);
+    case RF_PORT: return (e->port == (unsigned)strtoul(c->value, NULL, 10)) == (c->op == RO_IS);
+    case RF_ELAPSED_MS: {
+        long limit = strtol(c->value, NULL, 10);
+        return e->elapsed_ms >= 0 && (c->op == RO_OVER ? e->elapsed_ms > limit
+                                                       : e->elapsed_ms < limit);
+    }
     case RF_LINE: {
         bool any = c->has_re && re_any(&c->re, e->lines, e->n_lines, NULL);
         return c->op == RO_MATCHES ? any : !any;
@@ -165,6 +172,9 @@ static char *describe(const struct rule_cond *c, const struct diag_evidence *e)
     case RF_TLS_VERSION:
         return fmt("the TLS version is %s", e->tls_version[0] ? e->tls_version : "none");
     case RF_LOG: return fmt("the server log matches /%s/", v);
+    case RF_PORT: return fmt("the port is %u", e->port);
+    case RF_ELAPSED_MS: return fmt("the %s step took %ld ms", e->step[0] ? e->step : "failing",
+                                   e->elapsed_ms);
     default: return fmt("?");
     }
 }

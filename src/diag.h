@@ -59,6 +59,7 @@ struct diag_evidence {
     const char *server_fqdn;         /* "" when unknown */
     const char *cert_cn;             /* "" when unknown */
     unsigned port;
+    long elapsed_ms;                 /* the failing step's duration; -1 unknown */
     const char *const *log_lines;    /* lines of a server log the operator loaded (borrowed) */
     size_t n_log_lines;
 };

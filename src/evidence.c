@@ -53,6 +53,7 @@ static void failing_step(struct evidence_store *st, const struct transcript *t)
         return;
     const struct tr_event *ev = &t->ev[end];
     snprintf(st->step, sizeof st->step, "%s", session_op_name(ev->op, t->proto));
+    e->elapsed_ms = (long)(ev->elapsed_us / 1000);
     e->step = st->step;
     e->message = ev->message ? ev->message : "";
     e->secure = ev->secure;
@@ -148,6 +149,7 @@ void evidence_collect(struct evidence_store *st, const struct transcript *t, str
     e->n_caps_after = caps_copy(e->caps_after, after->known ? after : NULL);
     struct server_identity id;
     fingerprint_identify(e->greeting, before->known ? before : session_current_caps(s), &id);
+    fingerprint_refine(&id, e->lines, e->n_lines);
     e->family = id.family;
     snprintf(st->version, sizeof st->version, "%s", id.version);
     e->family_version = st->version;
@@ -200,6 +202,11 @@ void evidence_report_json(json_t *report, const struct transcript *t, struct ses
     evidence_diagnose(t, s, tg, v, &rs, &st, &r, warn, sizeof warn);
     json_t *a = diag_json(&r, &st.e);
     json_object_set_new(report, "diagnoses", a ? a : json_array());
+    /* The whole session known, the family and version are sharper than the
+     * greeting's alone (an ID reply, a sign-off). */
+    json_object_set_new(report, "server_family", json_string(st.e.family));
+    json_object_set_new(report, "server_version", st.e.family_version[0]
+                        ? json_string(st.e.family_version) : json_null());
     char *clean = warn[0] ? sanitize_text(warn, strlen(warn), 0) : NULL;
     json_object_set_new(report, "diagnosis_note", r.no_rule ? json_string(DIAG_NO_RULE)
                                                    : clean ? json_string(clean) : json_null());

@@ -93,3 +93,87 @@ void fingerprint_identify(const char *greeting, const struct capset *caps,
     if (fingerprint_exchange_blob(greeting, name, sizeof name))
         snprintf(id->version, sizeof id->version, "Online");
 }
+
+/* Exchange's ID version is the file version: 15.0 is 2013, 15.1 2016, 15.2
+ * 2019; Exchange Online reports 15.20 and up (knowledge A1, Imap4RequestID). */
+static void exchange_id_version(const char *v, struct server_identity *id)
+{
+    unsigned major = 0, minor = 0;
+    if (sscanf(v, "%u.%u", &major, &minor) != 2 || major != 15)
+        return;
+    const char *name = minor >= 20 ? "Online" : minor == 0 ? "2013" : minor == 1 ? "2016"
+                     : minor == 2 ? "2019" : NULL;
+    if (name)
+        snprintf(id->version, sizeof id->version, "%s (ID %u.%u)", name, major, minor);
+}
+
+/* The value after "key" in an ID reply: * ID ("name" "Dovecot" "version" "2.3.21") */
+static bool id_field(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[40];
+    snprintf(pat, sizeof pat, "\"%s\" \"", key);
+    const char *p = strcasestr(line, pat);
+    if (!p)
+        return false;
+    p += strlen(pat);
+    size_t n = strcspn(p, "\"");
+    if (!p[n] || n == 0 || n >= cap)
+        return false;
+    memcpy(out, p, n);
+    out[n] = 0;
+    return true;
+}
+
+static void refine_id(struct server_identity *id, const char *line)
+{
+    char name[128], version[64];
+    if (!id_field(line, "name", name, sizeof name))
+        return;
+    bool have_version = id_field(line, "version", version, sizeof version);
+    if (strcasestr(name, "Microsoft.Exchange")) {
+        id->family = "exchange";
+        if (have_version)
+            exchange_id_version(version, id);
+        return;
+    }
+    if (!strcmp(id->family, "unknown"))
+        id->family = fingerprint_family(name, NULL);
+    if (have_version && strcmp(id->family, "unknown") != 0 && !id->version[0])
+        snprintf(id->version, sizeof id->version, "%s", version);
+}
+
+/* "* BYE Microsoft Exchange Server 2013 IMAP4 server signing off." */
+static void refine_signoff(struct server_identity *id, const char *line)
+{
+    const char *p = strcasestr(line, "Microsoft Exchange Server ");
+    if (!p || !strcasestr(line, "signing off"))
+        return;
+    id->family = "exchange";
+    unsigned year = 0;
+    if (!id->version[0] && sscanf(p + 26, "%4u", &year) == 1 && year >= 2003 && year <= 2099)
+        snprintf(id->version, sizeof id->version, "%u (sign-off)", year);
+}
+
+static void refine_dovecot(struct server_identity *id, const char *line)
+{
+    if (id->version[0] || strcmp(id->family, "dovecot") != 0)
+        return;
+    if (strstr(line, "Cleartext authentication disallowed") ||
+        strstr(line, "[LIMIT] Maximum number of connections from user+IP"))
+        snprintf(id->version, sizeof id->version, "2.4 or later");
+    else if (strstr(line, "Plaintext authentication disallowed"))
+        snprintf(id->version, sizeof id->version, "2.3 or earlier");
+}
+
+void fingerprint_refine(struct server_identity *id, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *l = lines[i];
+        if (!l)
+            continue;
+        if (!strncasecmp(l, "* ID ", 5))
+            refine_id(id, l);
+        refine_signoff(id, l);
+        refine_dovecot(id, l);
+    }
+}

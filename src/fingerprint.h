@@ -21,5 +21,12 @@ const char *fingerprint_family(const char *greeting, const struct capset *caps);
 bool fingerprint_exchange_blob(const char *greeting, char *out, size_t cap);
 void fingerprint_identify(const char *greeting, const struct capset *caps,
                           struct server_identity *id);
+/* Sharpen id with what the server said later: an IMAP ID reply
+ * ("Microsoft.Exchange.Imap4.Imap4Server" "version" "15.1" is 2016), a
+ * sign-off line ("Microsoft Exchange Server 2013 IMAP4 server signing
+ * off."), wordings that changed between versions (Dovecot 2.4 says
+ * "Cleartext" where 2.3 said "Plaintext"). A family already known is kept;
+ * an unknown one may be learnt here. */
+void fingerprint_refine(struct server_identity *id, const char *const *lines, size_t n);
 
 #endif

@@ -14,7 +14,7 @@
 static const char *const fact_names[RF_COUNT] = {
     "failure", "step", "reply", "line", "greeting", "code", "caps-before", "caps-after",
     "caps", "family", "family-version", "cert-problem", "cert-covers-server", "cert-seen",
-    "secure", "user", "host", "tls-version", "message", "log",
+    "secure", "user", "host", "tls-version", "message", "log", "port", "elapsed-ms",
 };
 
 const char *rule_fact_name(enum rule_fact f)
@@ -24,7 +24,8 @@ const char *rule_fact_name(enum rule_fact f)
 
 const char *rule_op_name(enum rule_op o)
 {
-    static const char *const n[] = { "is", "not", "matches", "not-matches", "has", "lacks" };
+    static const char *const n[] = { "is", "not", "matches", "not-matches", "has", "lacks",
+                                     "over", "under" };
     return (unsigned)o < sizeof n / sizeof *n ? n[o] : "?";
 }
 
@@ -155,6 +156,14 @@ static int check_placeholders(struct parser *p, const char *s)
     return 0;
 }
 
+static bool number_ok(const char *v)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    return !*end && !errno && n >= 0 && n <= 86400000 && end != v;
+}
+
 static int parse_fact(const char *w, enum rule_fact *f)
 {
     for (int i = 0; i < RF_COUNT; i++)
@@ -167,7 +176,7 @@ static int parse_fact(const char *w, enum rule_fact *f)
 
 static int parse_op(const char *w, enum rule_op *o)
 {
-    for (int i = RO_IS; i <= RO_LACKS; i++)
+    for (int i = RO_IS; i <= RO_UNDER; i++)
         if (!strcmp(w, rule_op_name((enum rule_op)i))) {
             *o = (enum rule_op)i;
             return 0;
@@ -190,6 +199,10 @@ static bool op_allowed(enum rule_fact f, enum rule_op o)
         return o == RO_IS;
     case RF_USER: case RF_HOST: case RF_TLS_VERSION:
         return o == RO_IS || o == RO_NOT || o == RO_MATCHES || o == RO_NOT_MATCHES;
+    case RF_PORT:
+        return o == RO_IS || o == RO_NOT;
+    case RF_ELAPSED_MS:
+        return o == RO_OVER || o == RO_UNDER;
     default:
         return false;
     }
@@ -211,7 +224,8 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
     if (!fw || parse_fact(fw, &c.fact))
         return fail(p, "unknown fact '%.40s'", fw ? fw : "");
     if (!ow || parse_op(ow, &c.op))
-        return fail(p, "unknown operator '%.40s' (is, not, matches, not-matches, has, lacks)",
+        return fail(p, "unknown operator '%.40s' (is, not, matches, not-matches, has, lacks, "
+                    "over, under)",
                     ow ? ow : "");
     if (!op_allowed(c.fact, c.op))
         return fail(p, "operator '%s' does not apply to '%s'", ow, fw);
@@ -224,6 +238,8 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
          strcmp(value, "no")))
         return fail(p, "'%s' takes yes or no%s", fw,
                     c.fact == RF_CERT_COVERS_SERVER ? " or unknown" : "");
+    if ((c.fact == RF_PORT || c.fact == RF_ELAPSED_MS) && !number_ok(value))
+        return fail(p, "'%s' takes a number", fw);
     if (c.op == RO_MATCHES || c.op == RO_NOT_MATCHES) {
         int rc = regcomp(&c.re, value, REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
         if (rc) {

@@ -44,7 +44,10 @@
  *   host           is|not|matches|not-matches  the name connected to
  *   tls-version    is|not|matches|not-matches  the negotiated version ("TLSv1.2")
  *   message        matches|not-matches  mailscope's own words for the failure
- *   log            matches  a line of a loaded server log (none load in this slice)
+ *   log            matches  a line of a loaded server log
+ *   port           is|not   the port connected to (993, 143, ...)
+ *   elapsed-ms     over|under  how long the failing step took, in milliseconds
+ *                           (never holds when no step failed)
  * "is"/"not" compare case-insensitively. Every regex is compiled at load time.
  *
  * Placeholders in fix, verify, explanation and cause lines, filled from the evidence:
@@ -74,10 +77,10 @@ enum rule_fact {
     RF_FAILURE, RF_STEP, RF_REPLY, RF_LINE, RF_GREETING, RF_CODE, RF_CAPS_BEFORE,
     RF_CAPS_AFTER, RF_CAPS, RF_FAMILY, RF_FAMILY_VERSION, RF_CERT_PROBLEM,
     RF_CERT_COVERS_SERVER, RF_CERT_SEEN, RF_SECURE, RF_USER, RF_HOST, RF_TLS_VERSION,
-    RF_MESSAGE, RF_LOG, RF_COUNT
+    RF_MESSAGE, RF_LOG, RF_PORT, RF_ELAPSED_MS, RF_COUNT
 };
 
-enum rule_op { RO_IS, RO_NOT, RO_MATCHES, RO_NOT_MATCHES, RO_HAS, RO_LACKS };
+enum rule_op { RO_IS, RO_NOT, RO_MATCHES, RO_NOT_MATCHES, RO_HAS, RO_LACKS, RO_OVER, RO_UNDER };
 
 enum rule_kind { RK_REQUIRE, RK_FOR, RK_AGAINST, RK_DECISIVE };
 

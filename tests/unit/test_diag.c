@@ -16,6 +16,8 @@ struct spec {
     const char *caps, *problem, *message;
     char covers;            /* 'y', 'n' or 0 (unknown) */
     bool secure;
+    unsigned port;
+    long elapsed;           /* ms; 0: unknown */
 };
 
 struct built {
@@ -53,6 +55,8 @@ static void build(struct built *b, const struct spec *s)
     e->cert_seen = s->problem || s->covers;
     e->cert_covers_server = s->covers == 'y' ? 1 : s->covers == 'n' ? 0 : -1;
     e->secure = s->secure;
+    e->port = s->port;
+    e->elapsed_ms = s->elapsed ? s->elapsed : -1;
 }
 
 static struct ruleset rs;
@@ -222,6 +226,30 @@ static const struct { const char *id; struct spec pos, near; } cases[] = {
       { .failure = "tls", .line = "TLS 1.2 is supported" } },
     { "R-DOV-006", { .failure = "closed", .line = "* BYE Disconnected for inactivity." },
       { .failure = "closed", .line = "* BYE Disconnected." } },
+    { "R-DOV-005", { .failure = "protocol", .reply = "a003 NO [SERVERBUG] Internal error occurred." },
+      { .failure = "protocol", .reply = "a003 NO [UNAVAILABLE] Internal error occurred." } },
+    { "R-DOV-005B", { .failure = "protocol", .reply = "a003 NO [LIMIT] Too many messages." },
+      { .failure = "auth", .reply = "a002 NO [LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)" } },
+    { "R-GMAIL-005", { .failure = "auth", .reply = "a002 NO [ALERT] Too many simultaneous connections. (Failure)" },
+      { .failure = "auth", .reply = "a002 NO [ALERT] Too many login attempts. (Failure)" } },
+    { "R-EXCH-006", { .failure = "protocol", .step = "select", .family = "exchange",
+                      .reply = "a003 BAD Command received in Invalid state." },
+      { .failure = "protocol", .step = "starttls", .family = "exchange",
+        .reply = "a003 BAD Command received in Invalid state." } },
+    { "R-EXCH-010", { .failure = "protocol", .reply = "a005 NO Mailbox has been deleted or moved." },
+      { .failure = "protocol", .reply = "a005 NO Mailbox does not exist." } },
+    { "R-EXCH-015", EXLOGIN(.user = "CONTOSO\\alice\\sales"), EXLOGIN(.user = "CONTOSO\\alice") },
+    { "R-EXCH-020", { .failure = "tls", .family = "exchange", .message = "TLS handshake failed: unsupported protocol" },
+      { .failure = "tls", .family = "exchange", .version = "Online",
+        .message = "TLS handshake failed: unsupported protocol" } },
+    { "R-CERT-005", { .failure = "cert", .problem = "weak-signature" },
+      { .failure = "cert", .problem = "expires-soon" } },
+    { "R-CERT-005B", { .failure = "cert", .problem = "weak-key" },
+      { .failure = "cert", .problem = "weak-signature" } },
+    { "R-CERT-007", { .failure = "tls", .port = 143, .message = "TLS handshake failed: wrong version number" },
+      { .failure = "tls", .port = 143, .message = "TLS handshake failed: certificate verify failed" } },
+    { "R-CERT-007B", { .failure = "timeout", .step = "greeting", .port = 993 },
+      { .failure = "timeout", .step = "greeting", .port = 993, .secure = true } },
 };
 
 #define N_CASES (sizeof cases / sizeof *cases)
@@ -516,4 +544,50 @@ Test(diag, clear_text_lines_are_labelled, .init = load, .fini = unload)
     for (size_t i = 0; i < h->n_for; i++)
         cr_expect_null(strstr(h->evidence_for[i], "clear text"), "%s", h->evidence_for[i]);
     diag_result_free(&r);
+}
+
+Test(diag, dovecot_delay_counts_for_a_refused_password, .init = load, .fini = unload)
+{
+    struct built b;
+    struct diag_result r;
+    struct spec quick = { .failure = "auth", .step = "login", .family = "dovecot",
+                          .reply = "a002 NO [AUTHENTICATIONFAILED] Authentication failed.",
+                          .elapsed = 40 };
+    struct spec slow = quick;
+    slow.elapsed = 2010;
+    build(&b, &quick);
+    diag_run(&rs, &b.e, &r);
+    const struct diag_hypothesis *h = find(&r, "R-DOV-002");
+    cr_assert(h);
+    int quick_score = h->score;
+    diag_result_free(&r);
+    build(&b, &slow);
+    diag_run(&rs, &b.e, &r);
+    h = find(&r, "R-DOV-002");
+    cr_assert(h);
+    cr_expect_eq(h->score, quick_score + 1, "a two-second refusal counts for the password rule");
+    bool said = false;
+    for (size_t i = 0; i < h->n_for; i++)
+        said |= strstr(h->evidence_for[i], "took 2010 ms") != NULL;
+    cr_expect(said, "the evidence names the delay");
+    diag_result_free(&r);
+}
+
+Test(rules, port_and_elapsed_take_numbers)
+{
+    static const char *bad[] = {
+        "rule X\ntitle: t\nrequire port is https\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire elapsed-ms over 2s\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire elapsed-ms is 20\nexplanation: e\nfix: f\nend\n",
+        "rule X\ntitle: t\nrequire port over 20\nexplanation: e\nfix: f\nend\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct ruleset set;
+        char err[256] = "";
+        ruleset_init(&set);
+        cr_expect_lt(rules_parse(&set, "t.rules", bad[i], strlen(bad[i]), err, sizeof err), 0,
+                     "accepted: %s", bad[i]);
+        cr_expect(strstr(err, "t.rules:3:") != NULL, "error names the line: %s", err);
+        ruleset_free(&set);
+    }
 }

@@ -96,3 +96,64 @@ Test(fingerprint, server_name_from_ntlm_first_then_greeting)
     cr_assert_null(certnames_server_name("* OK The Microsoft Exchange IMAP4 service is ready.",
                                          NULL, name, sizeof name));
 }
+
+static void refined(const char *greeting, const char *line, struct server_identity *id)
+{
+    const char *lines[] = { line };
+    fingerprint_identify(greeting, NULL, id);
+    fingerprint_refine(id, lines, 1);
+}
+
+Test(fingerprint, exchange_version_from_id_reply)
+{
+    struct server_identity id;
+    const char *g = "* OK The Microsoft Exchange IMAP4 service is ready.";
+    refined(g, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"15.1\")", &id);
+    cr_expect_str_eq(id.family, "exchange");
+    cr_expect_str_eq(id.version, "2016 (ID 15.1)");
+    refined(g, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"15.0\")", &id);
+    cr_expect_str_eq(id.version, "2013 (ID 15.0)");
+    refined(g, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"15.20\")", &id);
+    cr_expect_str_eq(id.version, "Online (ID 15.20)");
+    /* A version Exchange never had tells nothing. */
+    refined(g, "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"14.3\")", &id);
+    cr_expect_str_eq(id.version, "");
+    /* An unnamed greeting learns its family from ID. */
+    refined("* OK ready", "* ID (\"name\" \"Microsoft.Exchange.Imap4.Imap4Server\" \"version\" \"15.2\")", &id);
+    cr_expect_str_eq(id.family, "exchange");
+    cr_expect_str_eq(id.version, "2019 (ID 15.2)");
+    refined("* OK ready", "* ID (\"name\" \"Dovecot\" \"version\" \"2.3.21\")", &id);
+    cr_expect_str_eq(id.family, "dovecot");
+    cr_expect_str_eq(id.version, "2.3.21");
+}
+
+Test(fingerprint, exchange_version_from_sign_off)
+{
+    struct server_identity id;
+    refined("* OK The Microsoft Exchange IMAP4 service is ready.",
+            "* BYE Microsoft Exchange Server 2013 IMAP4 server signing off.", &id);
+    cr_expect_str_eq(id.version, "2013 (sign-off)");
+    refined("+OK The Microsoft Exchange POP3 service is ready.",
+            "+OK Microsoft Exchange Server 2016 POP3 server signing off.", &id);
+    cr_expect_str_eq(id.version, "2016 (sign-off)");
+    /* Exchange Online's sign-off carries no year; its greeting blob already said Online. */
+    refined("* OK The Microsoft Exchange IMAP4 service is ready. [TQBOADIAUABSADAAMQBDAEEAMAAwADAANgAuAG4AYQBtAHAAcgBkADAAMQAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]",
+            "* BYE Microsoft Exchange Server IMAP4 server signing off.", &id);
+    cr_expect_str_eq(id.version, "Online");
+    /* Words alike but no sign-off. */
+    refined("* OK ready", "* BYE Microsoft Exchange Server 2013 is busy", &id);
+    cr_expect_str_eq(id.family, "unknown");
+}
+
+Test(fingerprint, dovecot_generation_from_wording)
+{
+    struct server_identity id;
+    refined("* OK [CAPABILITY IMAP4rev1] Dovecot ready.",
+            "a1 NO [PRIVACYREQUIRED] Cleartext authentication disallowed on non-secure (SSL/TLS) connections.", &id);
+    cr_expect_str_eq(id.version, "2.4 or later");
+    refined("* OK [CAPABILITY IMAP4rev1] Dovecot ready.",
+            "a1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", &id);
+    cr_expect_str_eq(id.version, "2.3 or earlier");
+    refined("* OK [CAPABILITY IMAP4rev1] Dovecot ready.", "a1 NO [AUTHENTICATIONFAILED] Authentication failed.", &id);
+    cr_expect_str_eq(id.version, "");
+}
