@@ -40,7 +40,8 @@ void options_usage(FILE *out)
 
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
-       O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER };
+       O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER,
+       O_COMMAND };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
     { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
     { "save-chain", required_argument, 0, O_SAVE_CHAIN },
     { "no-discover", no_argument, 0, O_NO_DISCOVER },
+    { "command", required_argument, 0, O_COMMAND },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 
 static int parse_positive(const char *s, int max, int *out)
@@ -116,6 +118,13 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_PORTS: o->ports = arg; return 0;
     case O_TLS_VERSIONS: o->tls_versions = true; return 0;
     case O_SAVE_CHAIN: o->save_chain = arg; return 0;
+    case O_COMMAND:
+        if (!*arg || strpbrk(arg, "\r\n")) {
+            snprintf(err, errlen, "--command takes one non-empty line");
+            return -1;
+        }
+        o->command = arg;
+        return 0;
     case '4': o->family = AF_INET; return 0;
     case '6': o->family = AF_INET6; return 0;
     default: snprintf(err, errlen, "unknown option (see mailscope probe --help)"); return -1;

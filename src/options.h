@@ -35,6 +35,7 @@ struct ms_options {
     bool compare, compare_all, tls_versions;
     const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
     const char *save_chain;     /* --save-chain FILE.pem */
+    const char *command;        /* --command LINE: sent after login and select, before logout */
 };
 
 /* Parse argv (argv[0] is the command name). url: 1 required, 0 optional.

@@ -627,10 +627,10 @@ int console_main(int argc, char **argv)
         return 0;
     }
     if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.save_chain ||
-                    c->o.output != OUT_TEXT)) {
-        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --json and --output "
-                 "are probe options (mailscope probe ...); in the console use /compare and "
-                 "/chain save");
+                    c->o.output != OUT_TEXT || c->o.command)) {
+        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --command, --json and "
+                 "--output are probe options (mailscope probe ...); in the console use /compare "
+                 "and /chain save, and type commands");
         rc = -1;
     }
     if (rc < 0 || read_secret(c) < 0) {

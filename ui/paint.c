@@ -56,7 +56,7 @@ static void step_bar(struct console *c)
     enum session_proto proto = c->have_session ? c->o.url.proto : SESSION_IMAP;
     enum plan_step next = c->have_session ? plan_next(&c->plan) : STEP_CONNECT;
     for (int st = STEP_CONNECT; st < STEP_DONE; st++) {
-        if (st == STEP_DISCOVER && next != STEP_DISCOVER)
+        if ((st == STEP_DISCOVER || st == STEP_COMMAND) && (int)next != st)
             continue;   /* shown only when it will run: an Exchange that names itself nowhere */
         wattrset(w, st == (int)next ? theme_attr(ROLE_ACTIVE)
                     : st < (int)next ? theme_attr(ROLE_STATUS) | A_DIM : theme_attr(ROLE_STATUS));
