@@ -55,6 +55,23 @@ void pop3_frame_next(struct pop3_framer *f, const uint8_t *buf, size_t len, stru
     }
 }
 
+size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len)
+{
+    size_t pos = 0;
+    while (f->multiline && pos < len) {
+        size_t left = len - pos, scan = left < f->max_line + 2 ? left : f->max_line + 2;
+        const uint8_t *lf = memchr(buf + pos, '\n', scan);
+        if (!lf)
+            break;
+        size_t n = (size_t)(lf - (buf + pos));
+        size_t m = n && buf[pos + n - 1] == '\r' ? n - 1 : n;
+        if (m > f->max_line || (m == 1 && buf[pos] == '.'))
+            break;
+        pos += n + 1;
+    }
+    return pos;
+}
+
 void pop3_parse_status(const char *line, size_t len, struct pop3_status_line *st)
 {
     memset(st, 0, sizeof *st);

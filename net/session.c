@@ -58,7 +58,8 @@ struct session *session_new(struct loop *l, const struct session_params *p,
                     : p->proto == SESSION_IMAP ? IMAP_MAX_LINE_DEFAULT : POP3_MAX_LINE_DEFAULT;
     imap_framer_init(&s->imap, max_line);
     pop3_framer_init(&s->pop3, max_line);
-    s->in_cap = max_line + 2;
+    /* Reads of at least 256 KiB: a huge reply costs few system calls. */
+    s->in_cap = max_line + 2 > SESSION_READ_MIN ? max_line + 2 : SESSION_READ_MIN;
     s->in = malloc(s->in_cap);
     s->greeting = strdup("");
     s->next_tag = 1;

@@ -12,7 +12,8 @@
 #define SESSION_MAX_OPS 16
 #define SESSION_MAX_PARTS 6
 #define SESSION_DATA_LINES_SHOWN 200   /* data lines of one reply reported one by one */
-#define SESSION_SASL_ROUNDS 16        /* continuation requests one AUTHENTICATE may get */
+#define SESSION_SASL_ROUNDS 16
+#define SESSION_READ_MIN (256u * 1024)  /* the input buffer's least size */        /* continuation requests one AUTHENTICATE may get */
 
 /* One piece of a command: sent at once, or after a continuation request
  * when the piece before it ended in a synchronising literal. */

@@ -60,7 +60,14 @@ commands() {  # PROTO -> the client's lines, for the floor clients
     fi
 }
 
-# run_mailscope PROTO TLS -> "seconds peak_kib"
+# report_run T0_NS T1_NS -> "wall_seconds peak_kib cpu_seconds" (from bulk-time.txt)
+report_run() {
+    printf '%s %s %s\n' "$(awk -v a="$1" -v b="$2" 'BEGIN { print (b - a) / 1e9 }')" \
+        "$(awk -F': ' '/Maximum resident/ { print $2 }' "$T/bulk-time.txt")" \
+        "$(awk -F': ' '/User time|System time/ { t += $2 } END { print t }' "$T/bulk-time.txt")"
+}
+
+# run_mailscope PROTO TLS -> "seconds peak_kib cpu_seconds"
 run_mailscope() {
     start_server "$1" "$2"
     local scheme=$1 cmd='FETCH 1 BODY[]'
@@ -76,11 +83,10 @@ run_mailscope() {
     finish_server || { cat "$T/bulk-ms.out" >&2; return 1; }
     # 1 (WARNING) is the plaintext login the plain run needs.
     ((rc <= 1)) || { cat "$T/bulk-ms.out" >&2; return 1; }
-    printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')" \
-        "$(awk -F': ' '/Maximum resident/ { print $2 }' "$T/bulk-time.txt")"
+    report_run "$t0" "$t1"
 }
 
-# run_floor PROTO TLS -> "seconds peak_kib"
+# run_floor PROTO TLS -> "seconds peak_kib cpu_seconds"
 run_floor() {
     start_server "$1" "$2"
     local t0 t1
@@ -96,8 +102,7 @@ run_floor() {
     fi
     t1=$(now_ns)
     finish_server || return 1
-    printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')" \
-        "$(awk -F': ' '/Maximum resident/ { print $2 }' "$T/bulk-time.txt")"
+    report_run "$t0" "$t1"
 }
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -105,18 +110,25 @@ mbs() { awk -v s="$1" -v b="$BYTES" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 
 printf '\n## Huge replies (%s MiB each; throughput mailscope / floor, target >= 0.9; peak RSS target < 32 MiB)\n\n' \
     $((BYTES / 1048576))
-table_row "reply" "floor MB/s" "mailscope MB/s" "throughput ratio" "mailscope peak RSS MiB" "floor peak RSS MiB"
-table_rule 6
+table_row "reply" "floor MB/s" "mailscope MB/s" "throughput ratio (ms / floor)" "CPU ratio (ms / floor)" \
+    "mailscope peak RSS MiB" "floor peak RSS MiB"
+table_rule 7
 for proto in imap pop3; do
     for tls in plain tls; do
-        read -r ft fk < <(run_floor "$proto" "$tls")
-        read -r mt mk < <(run_mailscope "$proto" "$tls")
+        read -r ft fk fc < <(run_floor "$proto" "$tls")
+        read -r mt mk mc < <(run_mailscope "$proto" "$tls")
         what="IMAP FETCH literal"
         [[ $proto == pop3 ]] && what="POP3 RETR body"
         floor=cat
         [[ $tls == tls ]] && floor=s_client
         table_row "$what, $tls ($floor)" "$(mbs "$ft")" "$(mbs "$mt")" "$(ratio "$ft" "$mt")" \
-            "$(mib "$mk")" "$(mib "$fk")"
+            "$(ratio "$mc" "$fc")" "$(mib "$mk")" "$(mib "$fk")"
     done
 done
-printf '\nfloor: plain, cat reading the socket; TLS, openssl s_client -quiet; both to /dev/null.\n'
+cat <<'EOF'
+
+floor: plain, cat reading the socket; TLS, openssl s_client -quiet; both to
+/dev/null. throughput ratio: mailscope's bytes per wall second over the
+floor's (the server shares the machine, so this is noisy); CPU ratio: the
+client's user + system CPU time, mailscope's over the floor's (steadier).
+EOF
