@@ -99,6 +99,7 @@ static void release(struct session *s)
     wipe_free(s->user);
     wipe_free(s->secret);
     wipe_free(s->secret_b64);
+    wipe_free(s->user_b64);
     free(s);
 }
 
@@ -115,7 +116,8 @@ void session_free(struct session *s)
 
 /* ---- events ---------------------------------------------------------- */
 
-static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle);
+static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle, const char *mark);
+static uint8_t *scrub_all(struct session *s, uint8_t *buf, size_t *len);
 
 /* Messages quote the server's text: known secrets become *****. */
 static char *scrub_message(struct session *s, const char *msg)
@@ -127,8 +129,7 @@ static char *scrub_message(struct session *s, const char *msg)
     if (!copy)
         return NULL;
     memcpy(copy, msg, n);
-    copy = scrub(copy, &n, s->secret);
-    copy = scrub(copy, &n, s->secret_b64);
+    copy = scrub_all(s, copy, &n);
     copy[n] = 0;
     return (char *)copy;
 }
@@ -437,13 +438,20 @@ void session_remember_secret(struct session *s, const char *user, const char *se
     wipe_free(s->user);
     wipe_free(s->secret);
     wipe_free(s->secret_b64);
+    wipe_free(s->user_b64);
     s->user = dup_or_null(user);
     s->secret = dup_or_null(secret);
-    s->secret_b64 = NULL;
-    if (secret && *secret) {
-        size_t n;
+    s->secret_b64 = s->user_b64 = NULL;
+    size_t n;
+    if (secret && *secret)
         sasl_b64_encode(secret, strlen(secret), &s->secret_b64, &n);
-    }
+    if (s->p.redact_user && user && *user)
+        sasl_b64_encode(user, strlen(user), &s->user_b64, &n);
+}
+
+const char *session_user_shown(const struct session *s, const char *user)
+{
+    return s->p.redact_user ? SESSION_USER_MARK : user;
 }
 
 struct capset *session_caps_now(struct session *s)
@@ -877,20 +885,20 @@ int session_auth_parse(const char *name, enum session_auth *out)
 
 /* ---- received lines -------------------------------------------------- */
 
-/* Replace every occurrence of needle in buf[0..*len) by "*****". */
-static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle)
+/* Replace every occurrence of needle in buf[0..*len) by mark. */
+static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle, const char *mark)
 {
-    size_t nl = needle ? strlen(needle) : 0;
+    size_t nl = needle ? strlen(needle) : 0, ml = strlen(mark);
     if (nl < 3 || *len < nl)
         return buf;   /* too short to tell a secret from ordinary text */
-    uint8_t *out = malloc(*len / nl * 5 + *len + 1);
+    uint8_t *out = malloc(*len / nl * ml + *len + 1);
     if (!out)
         return buf;
     size_t o = 0;
     for (size_t i = 0; i < *len;) {
         if (i + nl <= *len && memcmp(buf + i, needle, nl) == 0) {
-            memcpy(out + o, "*****", 5);
-            o += 5;
+            memcpy(out + o, mark, ml);
+            o += ml;
             i += nl;
         } else {
             out[o++] = buf[i++];
@@ -902,6 +910,18 @@ static uint8_t *scrub(uint8_t *buf, size_t *len, const char *needle)
     return out;
 }
 
+/* The secret, and with redact_user the user name, as text and in base64. */
+static uint8_t *scrub_all(struct session *s, uint8_t *buf, size_t *len)
+{
+    buf = scrub(buf, len, s->secret, "*****");
+    buf = scrub(buf, len, s->secret_b64, "*****");
+    if (s->p.redact_user) {
+        buf = scrub(buf, len, s->user, SESSION_USER_MARK);
+        buf = scrub(buf, len, s->user_b64, SESSION_USER_MARK);
+    }
+    return buf;
+}
+
 /* Report a received line, with any secret the server echoes scrubbed. */
 void session_received(struct session *s, enum session_op op, const uint8_t *data, size_t len)
 {
@@ -910,8 +930,7 @@ void session_received(struct session *s, enum session_op op, const uint8_t *data
         return;
     memcpy(copy, data, len);
     size_t n = len;
-    copy = scrub(copy, &n, s->secret);
-    copy = scrub(copy, &n, s->secret_b64);
+    copy = scrub_all(s, copy, &n);
     session_emit(s, &(struct session_event){ .type = SEV_RECEIVED, .op = op, .data = copy,
                  .len = n, .secure = s->conn && conn_is_tls(s->conn) });
     OPENSSL_cleanse(copy, n);

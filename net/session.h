@@ -15,7 +15,10 @@
  *    is advertised, inside an unverified TLS session unless insecure, or in
  *    clear unless allow_plaintext_login.
  *  - Sent lines are reported redacted (passwords, SASL payloads as *****);
- *    received lines are reported as received, with any known secret scrubbed. */
+ *    received lines are reported as received, with any known secret scrubbed.
+ *    With redact_user the user name is redacted the same way: shown as
+ *    SESSION_USER_MARK where a command carries it, scrubbed (as text and in
+ *    base64) from received lines and messages. */
 #ifndef MAILSCOPE_SESSION_H
 #define MAILSCOPE_SESSION_H
 
@@ -60,7 +63,12 @@ struct session_params {
     bool allow_plaintext_login;
     int timeout_ms;                 /* each wait; default 15000 */
     size_t max_line;                /* 0: the protocol's default */
+    bool redact_user;               /* --redact-user: the user name never reaches an event */
 };
+
+/* What a redacted user name reads as in events (and in the reports). */
+#define SESSION_USER_MARK "<user>"
+
 
 enum session_event_type {
     SEV_OP_BEGIN,      /* op started */

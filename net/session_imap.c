@@ -51,7 +51,7 @@ static int build_login(struct session *s, struct op *op, const char *user, const
         if (strlen(args[i]) > 1000 || imap_astring(args[i], nonsync, a, sizeof a, &literal) < 0)
             return -1;
         cmd_put(&c, " ", " ");
-        cmd_put(&c, a, i ? (literal ? a : "*****") : a);
+        cmd_put(&c, a, i ? (literal ? a : "*****") : literal ? a : session_user_shown(s, a));
         if (!literal)
             continue;
         cmd_put(&c, "\r\n", "");
@@ -59,7 +59,7 @@ static int build_login(struct session *s, struct op *op, const char *user, const
             part_add(op, c.wire, c.w, c.display);
             c.w = c.d = 0;
         }
-        cmd_put(&c, args[i], i ? "*****" : args[i]);
+        cmd_put(&c, args[i], i ? "*****" : session_user_shown(s, args[i]));
     }
     cmd_put(&c, "\r\n", "");
     part_add(op, c.wire, c.w, c.display);
@@ -452,14 +452,17 @@ static enum session_op raw_kind(const char *cmd, size_t n)
 }
 
 /* The transcript's form of a typed line: credentials replaced by *****. */
-static void raw_display(const char *line, const char *cmd, size_t cmdlen, char *out, size_t cap)
+static void raw_display(const struct session *s, const char *line, const char *cmd,
+                        size_t cmdlen, char *out, size_t cap)
 {
     const char *args = cmd + cmdlen;
     while (*args == ' ')
         args++;
     if (cmdlen == 5 && strncasecmp(cmd, "LOGIN", 5) == 0 && *args) {
-        snprintf(out, cap, "%.*s%.*s *****", (int)(args - line), line, (int)first_arg_len(args),
-                 args);
+        int ulen = (int)first_arg_len(args);
+        snprintf(out, cap, "%.*s%.*s *****", (int)(args - line), line,
+                 s->p.redact_user ? (int)strlen(SESSION_USER_MARK) : ulen,
+                 s->p.redact_user ? SESSION_USER_MARK : args);
         return;
     }
     if (cmdlen == 12 && strncasecmp(cmd, "AUTHENTICATE", 12) == 0 && *args) {
@@ -506,7 +509,7 @@ int imap_raw(struct session *s, const char *line, bool add_tag)
     if (!(wire = malloc(n)))
         return -1;
     snprintf(wire, n, "%s%s%s", add_tag ? tag : "", add_tag ? " " : "", line);
-    raw_display(wire, wire + (cmd - line) + (add_tag ? strlen(tag) + 1 : 0), cmdlen, display,
+    raw_display(s, wire, wire + (cmd - line) + (add_tag ? strlen(tag) + 1 : 0), cmdlen, display,
                 sizeof display);
     int rc = session_send_line(s, op, wire, display);
     OPENSSL_cleanse(wire, n);

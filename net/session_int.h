@@ -84,6 +84,7 @@ struct session {
     struct ntlm_challenge_info ntlm;
     /* credentials, wiped on free */
     char *user, *secret, *secret_b64;
+    char *user_b64;             /* only with redact_user: scrubbed like the secret */
     bool plaintext_login_used;
     /* event queue */
     struct qevent *q;
@@ -111,6 +112,8 @@ void session_set_state(struct session *s, enum session_state st);
 int session_send_part(struct session *s, struct op *op);
 bool session_credentials_allowed(struct session *s, struct op *op);
 void session_remember_secret(struct session *s, const char *user, const char *secret);
+/* user as a command's display shows it: itself, or SESSION_USER_MARK with redact_user. */
+const char *session_user_shown(const struct session *s, const char *user);
 void session_starttls_accepted(struct session *s, struct op *op);
 void session_greeting_done(struct session *s, const uint8_t *line, size_t len);
 struct capset *session_caps_now(struct session *s);

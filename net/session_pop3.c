@@ -41,7 +41,7 @@ static int start_apop(struct session *s, struct op *op, const char *user, const 
         return 0;
     }
     snprintf(wire, sizeof wire, "APOP %s %s", user, digest);
-    snprintf(display, sizeof display, "APOP %s *****", user);
+    snprintf(display, sizeof display, "APOP %s *****", session_user_shown(s, user));
     int rc = command(s, op, wire, display);
     OPENSSL_cleanse(wire, sizeof wire);
     OPENSSL_cleanse(digest, sizeof digest);
@@ -86,9 +86,10 @@ static void send_pass(struct session *s, struct op *op)
  * (RFC 2449); the op then waits for both replies. */
 static int start_user_pass(struct session *s, struct op *op, const char *user)
 {
-    char wire[600];
+    char wire[600], display[600];
     snprintf(wire, sizeof wire, "USER %s", user);
-    int rc = command(s, op, wire, NULL);
+    snprintf(display, sizeof display, "USER %s", session_user_shown(s, user));
+    int rc = command(s, op, wire, display);
     if (rc == 0 && capset_has(session_caps_now(s), "PIPELINING")) {
         send_pass(s, op);
         op->user_sent = true;
@@ -367,9 +368,17 @@ static enum session_op raw_kind(const char *cmd, size_t n, const char *args)
     return OP_RAW;
 }
 
-static void raw_display(const char *line, size_t cmdlen, const char *args, enum session_op kind,
-                        char *out, size_t cap)
+static void raw_display(const struct session *s, const char *line, size_t cmdlen,
+                        const char *args, enum session_op kind, char *out, size_t cap)
 {
+    bool user_first = (cmdlen == 4 && strncasecmp(line, "USER", 4) == 0) ||
+                      (cmdlen == 4 && strncasecmp(line, "APOP", 4) == 0);
+    if (s->p.redact_user && user_first && *args) {
+        size_t first = strcspn(args, " ");
+        snprintf(out, cap, "%.*s%s%s", (int)(args - line), line, SESSION_USER_MARK,
+                 args[first] ? " *****" : "");
+        return;
+    }
     if (kind != OP_LOGIN) {
         snprintf(out, cap, "%s", line);
         return;
@@ -406,6 +415,6 @@ int pop3_raw(struct session *s, const char *line)
     if (kind == OP_LOGOUT)
         session_set_state(s, SST_LOGGING_OUT);
     char display[1200];
-    raw_display(line, cmdlen, args, kind, display, sizeof display);
+    raw_display(s, line, cmdlen, args, kind, display, sizeof display);
     return session_send_line(s, op, line, display);
 }

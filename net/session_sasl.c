@@ -106,8 +106,8 @@ static int login_step(struct session *s, int step, char **b64, const char **disp
     size_t n;
     if (sasl_b64_encode(v, strlen(v), b64, &n) < 0)
         return -1;
-    if (step == 0)
-        *display = NULL;    /* the user name's base64 is shown as sent */
+    if (step == 0)          /* the user name's base64 is shown as sent */
+        *display = s->p.redact_user ? SESSION_USER_MARK : NULL;
     else if (!s->secret_b64)
         s->secret_b64 = strdup(*b64);
     return 0;

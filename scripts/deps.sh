@@ -18,6 +18,7 @@ MS_BUILD_PACKAGES=(
 MS_TEST_PACKAGES=(
     "${MS_BUILD_PACKAGES[@]}"
     libcriterion-dev dovecot-imapd dovecot-pop3d tmux
+    chromium    # renders the .html transcript in the export tests (headless screenshot)
 )
 
 # shellcheck disable=SC2034

@@ -16,7 +16,7 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
                                         "oauthbearer external ntlm apop user" },
     { CMD_CHAIN, "/chain", "[save FILE.pem]", "show the certificate chain (or save it as PEM)" },
     { CMD_WALKTHROUGH, "/walkthrough", "[ID]", "show the guided walkthrough (diagnosis)" },
-    { CMD_SAVE, "/save", "FILE", "save the transcript (.json .txt .md), credentials redacted" },
+    { CMD_SAVE, "/save", "FILE", "save the transcript (.txt .md .html .json), credentials redacted" },
     { CMD_HELP, "/help", "", "list the keys and commands (F1)" },
     { CMD_QUIT, "/quit", "", "leave mailscope" },
     { CMD_DISCONNECT, "/disconnect", "", "log out and close the connection" },

@@ -167,7 +167,7 @@ static char *describe(const struct rule_cond *c, const struct diag_evidence *e)
                                                : "no certificate was received");
     case RF_SECURE: return fmt(e->secure ? "the step ran inside TLS"
                                          : "the step ran in clear text, without TLS");
-    case RF_USER: return fmt("the account is \"%s\"", e->user);
+    case RF_USER: return fmt("the account is \"%s\"", e->redact_user ? "<user>" : e->user);
     case RF_HOST: return fmt("the host is %s", e->host);
     case RF_TLS_VERSION:
         return fmt("the TLS version is %s", e->tls_version[0] ? e->tls_version : "none");
@@ -304,7 +304,7 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
 {
 #define IS(s) (n == sizeof(s) - 1 && !strncmp(name, s, n))
     if (IS("host")) return e->host[0] ? e->host : "<host>";
-    if (IS("user")) return e->user[0] ? e->user : "<user>";
+    if (IS("user")) return e->user[0] && !e->redact_user ? e->user : "<user>";
     if (IS("server_fqdn")) return e->server_fqdn[0] ? e->server_fqdn : "<server FQDN>";
     if (IS("server")) {
         if (!e->server_fqdn[0])

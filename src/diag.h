@@ -56,6 +56,7 @@ struct diag_evidence {
     int cert_covers_server;          /* 1 yes, 0 no, -1 unknown */
     bool secure;                     /* the failing step ran inside TLS */
     const char *user, *host, *url, *tls_version;
+    bool redact_user;                /* rules test user; text shows "<user>" */
     const char *server_fqdn;         /* "" when unknown */
     const char *cert_cn;             /* "" when unknown */
     unsigned port;

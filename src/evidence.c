@@ -135,6 +135,7 @@ void evidence_collect(struct evidence_store *st, const struct transcript *t, str
     e->failed = !v->success;
     e->failure = v->fail ? failure_class_name(v->fail) : "";
     e->user = tg->user ? tg->user : "";
+    e->redact_user = tg->redact_user;
     e->host = tg->host ? tg->host : "";
     e->port = tg->port;
     e->url = tg->url ? tg->url : "";

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "redact.h"
+
 void options_usage(FILE *out)
 {
     fputs(
@@ -34,14 +36,20 @@ void options_usage(FILE *out)
 "  -4, -6                             IPv4 or IPv6 only\n"
 "  --json                             one JSON object on stdout, on success and failure\n"
 "  --output=text|json|nagios          nagios: one status line with performance data\n"
-"  --record FILE                      also write the session to FILE (.json .txt .md)\n"
+"  --record FILE                      also write the session to FILE, in the format of its\n"
+"                                     extension: .txt (plain text for a ticket), .md\n"
+"                                     (Markdown), .html (one self-contained page) or .json\n"
+"                                     (everything); mode 0600; passwords and SASL payloads\n"
+"                                     are always redacted\n"
+"  --redact-user                      also hide user names (commands, SASL, the URL, the\n"
+"                                     report, the diagnosis) in the transcript and exports\n"
 "  -h, --help                         this text\n", out);
 }
 
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
        O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER,
-       O_COMMAND };
+       O_REDACT_USER, O_COMMAND };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -58,6 +66,7 @@ static const struct option long_opts[] = {
     { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
     { "save-chain", required_argument, 0, O_SAVE_CHAIN },
     { "no-discover", no_argument, 0, O_NO_DISCOVER },
+    { "redact-user", no_argument, 0, O_REDACT_USER },
     { "command", required_argument, 0, O_COMMAND },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 
@@ -113,6 +122,7 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_NO_DISCOVER: o->no_discover = true; return 0;
     case O_JSON: o->output = OUT_JSON; return 0;
     case O_RECORD: o->record = arg; return 0;
+    case O_REDACT_USER: o->redact_user = true; return 0;
     case O_COMPARE: o->compare = true; return 0;
     case O_ALL: o->compare_all = true; return 0;
     case O_PORTS: o->ports = arg; return 0;
@@ -153,7 +163,7 @@ static int check_combination(struct ms_options *o, char *err, size_t errlen)
     if (!o->user && o->url.user[0])
         o->user = o->url.user;
     if (o->record && !strrchr(o->record, '.')) {
-        snprintf(err, errlen, "--record FILE needs an extension: .json, .txt or .md");
+        snprintf(err, errlen, "--record FILE needs an extension: .txt, .md, .html or .json");
         return -1;
     }
     return 0;
@@ -215,6 +225,15 @@ struct session_params options_session_params(const struct ms_options *o)
         .tls = { .servername = o->servername, .cafile = o->cafile, .capath = o->capath,
                  .cert = o->cert, .key = o->key },
         .insecure = o->insecure, .allow_plaintext_login = o->allow_plaintext,
-        .timeout_ms = o->timeout_ms };
+        .timeout_ms = o->timeout_ms, .redact_user = o->redact_user };
+}
+
+struct report_target options_report_target(const struct ms_options *o, char *urlbuf, size_t n)
+{
+    return (struct report_target){
+        .url = redact_url(o->url_text, o->redact_user, urlbuf, n), .scheme = o->url.scheme,
+        .host = o->url.host, .port = o->url.port, .user = o->user,
+        .auth = session_auth_name(o->auth), .tls_requested = o->tls_text,
+        .expiry_warn_days = o->expiry_warn_days, .redact_user = o->redact_user };
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "plan.h"
+#include "report.h"
 #include "session.h"
 #include "url.h"
 
@@ -30,6 +31,7 @@ struct ms_options {
     int family;
     enum output_kind output;
     const char *record;
+    bool redact_user;           /* --redact-user: hide user names in the transcript and exports */
     int expiry_warn_days;
     /* probe only: the certificate inspector's runs (src/compare.c, src/tlsversions.c) */
     bool compare, compare_all, tls_versions;
@@ -47,6 +49,9 @@ int options_set_url(struct ms_options *o, const char *url, char *err, size_t err
 void options_usage(FILE *out);
 /* The session's parameters for these options. */
 struct session_params options_session_params(const struct ms_options *o);
+/* The report target for these options; with --redact-user the URL's
+ * userinfo is hidden (written into urlbuf). */
+struct report_target options_report_target(const struct ms_options *o, char *urlbuf, size_t n);
 /* True when argv asks for JSON output (so even a usage error answers in JSON). */
 bool options_want_json(int argc, char **argv);
 

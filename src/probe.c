@@ -232,10 +232,8 @@ static int run_probe(const struct ms_options *o, const char *secret)
                                .user = o->user, .secret = secret };
     plan_init(&r.plan, r.s, &r.t, o->url.proto, &po);
     run_loop(l, &r);
-    struct report_target tg = {
-        .url = o->url_text, .scheme = o->url.scheme, .host = o->url.host, .port = o->url.port,
-        .user = o->user, .auth = session_auth_name(o->auth), .tls_requested = o->tls_text,
-        .expiry_warn_days = o->expiry_warn_days };
+    char url[600];
+    struct report_target tg = options_report_target(o, url, sizeof url);
     struct report_verdict v;
     report_evaluate(&r.plan, &r.t, r.s, &tg, &v);
     if (o->save_chain)

@@ -8,6 +8,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "export.h"
+#include "export_html.h"
+#include "export_text.h"
+
 FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
@@ -20,40 +24,53 @@ FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen)
     return f;
 }
 
+enum record_format { REC_NONE, REC_JSON, REC_TXT, REC_MD, REC_HTML };
+
+static enum record_format format_of(const char *ext)
+{
+    static const struct { const char *ext; enum record_format f; } map[] = {
+        { ".json", REC_JSON }, { ".txt", REC_TXT }, { ".md", REC_MD }, { ".html", REC_HTML } };
+    for (size_t i = 0; ext && i < sizeof map / sizeof *map; i++)
+        if (!strcasecmp(ext, map[i].ext))
+            return map[i].f;
+    return REC_NONE;
+}
+
+static int write_json(FILE *f, json_t *report, const struct export_ctx *x)
+{
+    json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
+                            "report", report, "events", report_events_json(x->t));
+    redact_scrub_json(&x->red, doc);    /* the second layer; the engine redacted first */
+    int rc = json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    fputc('\n', f);
+    json_decref(doc);
+    return rc;
+}
+
 int record_write(const char *path, json_t *report, const struct plan *p,
                  const struct transcript *t, struct session *s, const struct report_target *tg,
                  const struct report_verdict *v, char *err, size_t errlen)
 {
     const char *ext = strrchr(path, '.');
-    if (!ext) {
-        snprintf(err, errlen, "%s needs an extension: .json, .txt or .md", path);
-        return -1;
-    }
-    bool json = !strcasecmp(ext, ".json"), md = !strcasecmp(ext, ".md");
-    if (!json && !md && strcasecmp(ext, ".txt")) {
-        snprintf(err, errlen, "unknown extension %s (use .json, .txt or .md)", ext);
+    enum record_format fmt = format_of(ext);
+    if (fmt == REC_NONE) {
+        if (ext)
+            snprintf(err, errlen, "unknown extension %s (use .txt, .md, .html or .json)", ext);
+        else
+            snprintf(err, errlen, "%s needs an extension: .txt, .md, .html or .json", path);
         return -1;
     }
     FILE *f = record_create(path, 0600, err, errlen);
     if (!f)
         return -1;
-    if (json) {
-        json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
-                                "report", report, "events", report_events_json(t));
-        json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        fputc('\n', f);
-        json_decref(doc);
-    } else {
-        if (md)
-            fprintf(f, "# mailscope probe %s\n\n```text\n", tg->url);
-        report_text(f, p, t, s, tg, v);
-        if (md)
-            fputs("```\n", f);
-    }
-    if (fclose(f) != 0) {
+    struct export_ctx x;
+    export_ctx_init(&x, p, t, s, tg, v);
+    int rc = fmt == REC_JSON ? write_json(f, report, &x)
+           : fmt == REC_HTML ? export_html_write(f, &x)
+                             : export_text_write(f, fmt == REC_MD, &x);
+    if (fclose(f) != 0 || rc < 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
 }
-

@@ -48,6 +48,11 @@ static const struct tr_event *step_end(const struct transcript *t, const struct 
     return sv->end < t->n ? &t->ev[sv->end] : NULL;
 }
 
+const char *report_user_shown(const struct report_target *tg)
+{
+    return tg->user && tg->redact_user ? SESSION_USER_MARK : tg->user;
+}
+
 /* ---- verdict ---------------------------------------------------------- */
 
 static void __attribute__((format(printf, 2, 3))) warn(struct report_verdict *v, const char *fmt, ...)
@@ -82,7 +87,8 @@ static void success_summary(const struct plan *p, struct session *s,
     if (p->ntlm_probed)
         snprintf(what + n, sizeof what - (size_t)n, "; %s", p->message[0] ? p->message : "NTLM probed");
     else if (p->login_ok)
-        snprintf(what + n, sizeof what - (size_t)n, ", logged in as %s", tg->user ? tg->user : "?");
+        snprintf(what + n, sizeof what - (size_t)n, ", logged in as %s",
+                 tg->user ? report_user_shown(tg) : "?");
     set_summary(v, "", what);
 }
 
@@ -458,7 +464,7 @@ json_t *report_json(const struct plan *p, const struct transcript *t, struct ses
         "schema", "mailscope.probe/1", "tool", "mailscope " MAILSCOPE_VERSION,
         "protocol", t->proto == SESSION_IMAP ? "imap" : "pop3", "host", jstr_or_null(tg->host),
         "port", (json_int_t)tg->port, "address", jstr_or_null(session_address(s)),
-        "user", jstr_or_null(tg->user), "auth", jstr_or_null(tg->auth),
+        "user", jstr_or_null(report_user_shown(tg)), "auth", jstr_or_null(tg->auth),
         "tls_mode", tls_mode_used(p, s), "tls_requested", tg->tls_requested);
     json_object_set_new(j, "result", json_string(v->success ? "Success" : "Failure"));
     json_object_set_new(j, "exit_code", json_integer(v->exit_code));

@@ -21,7 +21,12 @@ struct report_target {
     const char *auth;           /* the mechanism asked for */
     const char *tls_requested;  /* auto, starttls, implicit, none */
     int expiry_warn_days;       /* expires-soon threshold */
+    bool redact_user;           /* --redact-user: user shown as SESSION_USER_MARK in every
+                                 * report (the diagnosis still tests the real name) */
 };
+
+/* The user as a report shows it (NULL when none). */
+const char *report_user_shown(const struct report_target *tg);
 
 enum { EXIT_OK = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
 

@@ -164,6 +164,47 @@ static bool number_ok(const char *v)
     return !*end && !errno && n >= 0 && n <= 86400000 && end != v;
 }
 
+/* glibc's regcomp builds automata whose size multiplies with stacked and
+ * counted repetitions ("a+++++", "(a{200}){200}"): a rules file could make
+ * the tool eat gigabytes. Refuse what no sane rule needs: long patterns,
+ * a repetition of a repetition (undefined in POSIX ERE anyway), counts over
+ * RULES_MAX_REPEAT and too many repetitions in all. NULL when fine. */
+static const char *regex_too_complex(const char *re)
+{
+    if (strlen(re) > RULES_MAX_REGEX)
+        return "regular expression longer than 512 bytes";
+    size_t repeats = 0;
+    bool after_repeat = false, in_bracket = false;
+    for (const char *p = re; *p; p++) {
+        if (in_bracket) {
+            in_bracket = !(*p == ']' && p[-1] != '[' && !(p[-1] == '^' && p[-2] == '['));
+            continue;
+        }
+        if (*p == '\\' && p[1]) {
+            p++;
+            after_repeat = false;
+            continue;
+        }
+        bool repeat = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+        if (repeat && after_repeat)
+            return "a repetition of a repetition (such as a++) in a regular expression";
+        if (*p == '{') {
+            char *end;
+            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = end[1] == '}' ? 0 : strtoul(end + 1, &end, 10);
+            if (lo > RULES_MAX_REPEAT || hi > RULES_MAX_REPEAT)
+                return "a repetition count over 32 in a regular expression";
+            p = strchr(p, '}') ? strchr(p, '}') : p;
+        }
+        if (repeat && ++repeats > RULES_MAX_REPEATS)
+            return "more than 32 repetitions in a regular expression";
+        in_bracket = *p == '[';
+        after_repeat = repeat;
+    }
+    return NULL;
+}
+
 static int parse_fact(const char *w, enum rule_fact *f)
 {
     for (int i = 0; i < RF_COUNT; i++)
@@ -241,6 +282,9 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
     if ((c.fact == RF_PORT || c.fact == RF_ELAPSED_MS) && !number_ok(value))
         return fail(p, "'%s' takes a number", fw);
     if (c.op == RO_MATCHES || c.op == RO_NOT_MATCHES) {
+        const char *why = regex_too_complex(value);
+        if (why)
+            return fail(p, "%s", why);
         int rc = regcomp(&c.re, value, REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
         if (rc) {
             char msg[128];

@@ -56,7 +56,10 @@
  * An unknown placeholder is a load error.
  *
  * Bounds: RULES_MAX_LINE per line, RULES_MAX_FIX fix steps, RULES_MAX_COND
- * conditions a rule, RULES_MAX_RULES rules a set, RULES_MAX_FILE bytes a file.
+ * conditions a rule, RULES_MAX_RULES rules a set, RULES_MAX_FILE bytes a file;
+ * a regular expression at most RULES_MAX_REGEX bytes with at most
+ * RULES_MAX_REPEATS repetitions, none repeated again, counts up to
+ * RULES_MAX_REPEAT (glibc's regcomp would otherwise grow without bound).
  * The loader refuses the whole file on the first error, with
  * "file:line: what is wrong", and never reads past the buffer it is given. */
 #ifndef MAILSCOPE_RULES_H
@@ -72,6 +75,9 @@
 #define RULES_MAX_RULES 512
 #define RULES_MAX_FILE (1024 * 1024)
 #define RULES_MAX_TEXT 4096          /* a joined field (explanation, cause, ...) */
+#define RULES_MAX_REGEX 512          /* bytes of one regular expression */
+#define RULES_MAX_REPEAT 32          /* the largest count in {n,m} */
+#define RULES_MAX_REPEATS 32         /* repetition operators in one expression */
 
 enum rule_fact {
     RF_FAILURE, RF_STEP, RF_REPLY, RF_LINE, RF_GREETING, RF_CODE, RF_CAPS_BEFORE,

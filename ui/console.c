@@ -302,10 +302,8 @@ static void compare_finish(struct console *c)
 /* The current session to a file, in the format of its extension. */
 static int write_session(struct console *c, const char *path, char *err, size_t errlen)
 {
-    struct report_target tg = {
-        .url = c->o.url_text, .scheme = c->o.url.scheme, .host = c->o.url.host,
-        .port = c->o.url.port, .user = c->o.user, .auth = session_auth_name(c->o.auth),
-        .tls_requested = c->o.tls_text, .expiry_warn_days = c->o.expiry_warn_days };
+    char url[600];
+    struct report_target tg = options_report_target(&c->o, url, sizeof url);
     struct report_verdict v;
     report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
     json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
@@ -317,7 +315,7 @@ static int write_session(struct console *c, const char *path, char *err, size_t 
 static void save(struct console *c, const char *path)
 {
     if (!c->have_session || !*path) {
-        console_message(c, !*path ? "/save FILE.json (or .txt, .md)" : "nothing to save yet");
+        console_message(c, !*path ? "/save FILE.txt (or .md, .html, .json)" : "nothing to save yet");
         return;
     }
     char err[600];

@@ -205,7 +205,7 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
     struct report_target tg = { .host = ip->o ? ip->o->url.host : "",
         .user = ip->o ? (ip->o->user ? ip->o->user : ip->o->url.user) : "",
         .url = ip->o ? ip->o->url_text : NULL, .port = ip->o ? ip->o->url.port : 0,
-        .expiry_warn_days = ip->soon_days };
+        .expiry_warn_days = ip->soon_days, .redact_user = ip->o && ip->o->redact_user };
     struct evidence_store st;
     struct diag_result r;
     evidence_collect_live(&st, t, (struct session *)s, &tg);

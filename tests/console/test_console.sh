@@ -260,6 +260,38 @@ save_and_record_without_credentials() {
     return 0
 }
 
+# /save writes every format with the same writers as --record; --redact-user
+# hides the user everywhere, also in the operator's own note.
+save_every_format_with_redacted_user() {
+    start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" --password-env PW --redact-user
+    wait_for "ready." || return
+    keys F5; wait_for "TLSv1.3 established" || return
+    keys F5; wait_for "a002 CAPABILITY" || return
+    keys F5; wait_for "login: OK" || return
+    absent "alice"
+    line "/note checked the mailbox of alice on EX01"
+    wait_for "note: checked the mailbox" || return
+    local ext
+    for ext in txt md html; do
+        line "/save $work/s.$ext"
+        wait_for "saved the session to $work/s.$ext" || return
+    done
+    line "/save $work/s.pdf"
+    wait_for ".txt, .md, .html or .json" || return
+    grep -qF "NOTE checked the mailbox of <user> on EX01" "$work/s.txt" ||
+        fail "the .txt lacks the note (with the user hidden)"
+    grep -qF "## Operator notes" "$work/s.md" || fail "the .md has no notes section"
+    grep -qF "<h2>Operator notes</h2>" "$work/s.html" || fail "the .html has no notes section"
+    grep -qF "passwords, SASL payloads, user names" "$work/s.txt" || fail "the header does not say what was redacted"
+    grep -qF "&lt;user&gt;" "$work/s.html" || fail "the .html does not show <user>"
+    local f
+    for f in "$work/s.txt" "$work/s.md" "$work/s.html"; do
+        grep -qF -- "$MS_TEST_PASSWORD" "$f" && fail "the password is in $f"
+        grep -qF -- "alice" "$f" && fail "the user name is in $f"
+    done
+    return 0
+}
+
 compare_in_the_console() {
     start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" \
         --ports "imap=$MS_OPEN_IMAP_PORT,imaps=$MS_OPEN_IMAPS_PORT"
@@ -305,7 +337,8 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
-         save_and_record_without_credentials compare_in_the_console \
+         save_and_record_without_credentials save_every_format_with_redacted_user \
+         compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript; do
     run "$t"
 done

@@ -98,7 +98,7 @@ ssl_key = <$DIR/certs/leaf.key
 ssl_min_protocol = TLSv1.2
 
 disable_plaintext_auth = ${PLAINTEXT[$name]}
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = plain login cram-md5 apop
 auth_verbose = yes
 # Tests try wrong passwords on purpose; don't make every failure cost 2 s.
 auth_failure_delay = 0

@@ -18,7 +18,7 @@ struct run_result {
 /* The environment variable name, which must be set (asserts otherwise). */
 const char *env(const char *name);
 /* Seconds to add to a bound on how long mailscope may take: 0, or more when
- * scripts/test --valgrind runs everything many times slower (MS_SLOW). */
+ * scripts/test --valgrind runs everything many times slower (MS_SLOW_FACTOR). */
 double time_slack(void);
 /* "$MS_CERTS/<file>" in a static buffer of its own per call site slot. */
 const char *cert_path(const char *file);

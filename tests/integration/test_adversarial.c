@@ -259,7 +259,7 @@ static void check_both_outputs(const char *scenario, const char *scheme,
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define CA "--cafile", cert_path("root.pem"), "--servername", "mail.test"
 
-TestSuite(adversarial, .timeout = 90, .fini = free_live);
+TestSuite(adversarial, .timeout = 90 * MS_SLOW_FACTOR, .fini = free_live);
 
 /* ---- STARTTLS: injection, refusal, tampering ------------------------------ */
 

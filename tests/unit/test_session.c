@@ -144,12 +144,12 @@ static void h_cleanup(void)
     memset(h, 0, sizeof *h);
 }
 
-TestSuite(session, .timeout = 25, .fini = h_cleanup);
+TestSuite(session, .timeout = 25 * MS_SLOW_FACTOR, .fini = h_cleanup);
 
 static struct session_params params(enum session_proto proto)
 {
     return (struct session_params){ .proto = proto, .host = "127.0.0.1", .family = AF_INET,
-                                    .timeout_ms = 3000 };
+                                    .timeout_ms = 3000 * MS_SLOW_FACTOR };
 }
 
 /* TLS parameters that make the peer's certificate verify. */
@@ -1167,7 +1167,7 @@ Test(session, silent_server_times_out)
     expect_closed(FAIL_TIMEOUT);
     const struct rec *c = h_find(SEV_CLOSED, -1);
     double ms = (double)(c->at_us - H.t0_us) / 1000.0;
-    cr_assert(ms >= 400 && ms <= 1500, "timed out after %.0f ms (timeout 500 ms)", ms);
+    cr_assert(ms >= 400 && ms <= 1500 * MS_SLOW_FACTOR, "timed out after %.0f ms (timeout 500 ms)", ms);
     const struct rec *g = h_find(SEV_OP_END, OP_GREETING);
     cr_assert(g && g->fail == FAIL_TIMEOUT);
     h_finish();
@@ -1619,4 +1619,91 @@ Test(session, pop3_long_retr_becomes_counted_data)
     cr_assert_eq(session_noop(H.s), 0, "%s", session_error(H.s));
     cr_assert(h_wait_end(OP_NOOP)->ok);
     h_finish();
+}
+
+/* --redact-user: the user name never reaches an event, whichever command
+ * carries it (LOGIN, AUTHENTICATE LOGIN's base64, POP3 USER and APOP, a
+ * typed LOGIN) and however the server echoes it (as text or base64). */
+static void redacted_user_run_as(enum session_proto proto, const struct peer_step *script,
+                                 enum session_auth mech, const char *typed, const char *user,
+                                 const char *user_b64, const char *secret)
+{
+    struct session_params p = params(proto);
+    p.allow_plaintext_login = true;
+    p.redact_user = true;
+    h_start(script, p);
+    cr_assert(h_wait_end(OP_GREETING)->ok);
+    if (typed)
+        cr_assert_eq(session_raw(H.s, typed, true), 0);
+    else
+        cr_assert_eq(session_login(H.s, mech, user, secret), 0);
+    const struct rec *l = h_wait_end(OP_LOGIN);
+    cr_assert(l->ok, "%s", l->message ? l->message : "");
+    cr_assert_not_null(h_sent_containing(SESSION_USER_MARK), "no redacted user in what was sent");
+    h_assert_no_secret(user);
+    h_assert_no_secret(user_b64);
+    h_assert_no_secret(secret);
+    h_finish();
+}
+
+static void redacted_user_run(enum session_proto proto, const struct peer_step *script,
+                              enum session_auth mech, const char *typed)
+{
+    redacted_user_run_as(proto, script, mech, typed, "bob.smith", "Ym9iLnNtaXRo", PASSWORD);
+}
+
+Test(session, redact_user_imap_login_and_echo)
+{
+    static const struct peer_step script[] = {
+        P_SEND("* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+        P_EXPECT_LINE("? LOGIN bob.smith " PASSWORD),
+        P_SEND("* OK hello bob.smith (Ym9iLnNtaXRo)\r\n$T OK LOGIN completed\r\n"),
+        P_EOF(), P_END };
+    redacted_user_run(SESSION_IMAP, script, AUTH_LOGIN, NULL);
+}
+
+Test(session, redact_user_imap_authenticate_login)
+{
+    static const struct peer_step script[] = {
+        P_SEND("* OK [CAPABILITY IMAP4rev1 AUTH=LOGIN] ready\r\n"),
+        P_EXPECT_LINE("? AUTHENTICATE LOGIN"),
+        P_SEND("+ VXNlcm5hbWU6\r\n"),
+        P_EXPECT_LINE("Ym9iLnNtaXRo"),
+        P_SEND("+ UGFzc3dvcmQ6\r\n"),
+        P_EXPECT_LINE("czNjcmV0LXB3"),
+        P_SEND("$T OK done\r\n"),
+        P_EOF(), P_END };
+    redacted_user_run(SESSION_IMAP, script, AUTH_LOGIN_SASL, NULL);
+}
+
+Test(session, redact_user_imap_typed_login)
+{
+    static const struct peer_step script[] = {
+        P_SEND("* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+        P_EXPECT_LINE("? LOGIN bob.smith " PASSWORD),
+        P_SEND("$T OK LOGIN completed\r\n"),
+        P_EOF(), P_END };
+    redacted_user_run(SESSION_IMAP, script, AUTH_LOGIN, "LOGIN bob.smith " PASSWORD);
+}
+
+Test(session, redact_user_pop3_user_pass)
+{
+    static const struct peer_step script[] = {
+        P_SEND("+OK ready\r\n"),
+        P_EXPECT_LINE("USER bob.smith"),
+        P_SEND("+OK\r\n"),
+        P_EXPECT_LINE("PASS " PASSWORD),
+        P_SEND("+OK bob.smith has 0 messages\r\n"),
+        P_EOF(), P_END };
+    redacted_user_run(SESSION_POP3, script, AUTH_USER, NULL);
+}
+
+Test(session, redact_user_pop3_apop)
+{
+    static const struct peer_step script[] = {
+        P_SEND(GREETING_POP3),
+        P_EXPECT_LINE("APOP mrose c4c9334bac560ecc979e58001b3e22fb"),
+        P_SEND("+OK mrose's maildrop has 2 messages (320 octets)\r\n"),
+        P_EOF(), P_END };
+    redacted_user_run_as(SESSION_POP3, script, AUTH_APOP, NULL, "mrose", "bXJvc2U=", "tanstaaf");
 }

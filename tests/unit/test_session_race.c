@@ -61,7 +61,7 @@ static void cleanup(void)
     memset(&T, 0, sizeof T);
 }
 
-TestSuite(session_race, .timeout = 20, .fini = cleanup);
+TestSuite(session_race, .timeout = 20 * MS_SLOW_FACTOR, .fini = cleanup);
 
 static const struct seen *find(enum session_event_type type, enum session_op op)
 {
