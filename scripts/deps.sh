@@ -24,7 +24,7 @@ MS_TEST_PACKAGES=(
 # shellcheck disable=SC2034
 MS_BENCH_PACKAGES=(
     "${MS_BUILD_PACKAGES[@]}"
-    dovecot-imapd dovecot-pop3d tmux hyperfine curl valgrind time
+    dovecot-imapd dovecot-pop3d tmux hyperfine curl valgrind time python3
 )
 
 # _ms_pkg_status PKG -> prints dpkg's "want flag status" triple, or nothing.
