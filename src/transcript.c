@@ -1,5 +1,6 @@
 #include "transcript.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,10 @@ void transcript_free(struct transcript *t)
     free(t->ev);
     if (t->has_tls)
         tls_info_clear(&t->tls);
+    if (t->spill) {
+        spill_close(t->spill);
+        free(t->spill);
+    }
     memset(t, 0, sizeof *t);
 }
 
@@ -82,6 +87,20 @@ static void keep_preview(struct transcript *t, struct tr_event *e, const struct 
     t->preview_bytes += n;
 }
 
+/* The whole literal goes to the spill store, as one run of bytes: once the
+ * bound cuts it (or another literal came between), the rest is only counted. */
+static void keep_spilled(struct transcript *t, struct tr_event *e, const struct session_event *ev)
+{
+    struct spill *sp = t->spill;
+    if (!sp || !ev->len)
+        return;
+    if (e->spill_len == 0 && e->literal_seen == ev->len)
+        e->spill_off = sp->size;   /* the literal's first chunk */
+    if (e->spill_off + e->spill_len != sp->size || e->spill_len + ev->len != e->literal_seen)
+        return;
+    e->spill_len += spill_append(sp, ev->data, ev->len);
+}
+
 /* Chunks of one literal become one event that counts them. */
 static int literal(struct transcript *t, const struct session_event *ev)
 {
@@ -99,6 +118,22 @@ static int literal(struct transcript *t, const struct session_event *ev)
     }
     last->literal_seen += ev->len;
     keep_preview(t, last, ev);
+    keep_spilled(t, last, ev);
+    return 0;
+}
+
+int transcript_spill(struct transcript *t, uint64_t max, char *err, size_t errlen)
+{
+    if (t->spill)
+        return 0;
+    struct spill *sp = calloc(1, sizeof *sp);
+    if (!sp || spill_open(sp, max, err, errlen) < 0) {
+        if (!sp)
+            snprintf(err, errlen, "out of memory");
+        free(sp);
+        return -1;
+    }
+    t->spill = sp;
     return 0;
 }
 

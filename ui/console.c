@@ -80,6 +80,9 @@ static void connect_to(struct console *c, const char *url)
         tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
     end_session(c);
     transcript_init(&c->t, c->o.url.proto);
+    char serr[300];
+    if (c->o.spill_max && transcript_spill(&c->t, c->o.spill_max, serr, sizeof serr) < 0)
+        console_message(c, "literals are previewed only (64 KiB each): %s", serr);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
     if (!c->s) {

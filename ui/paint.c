@@ -195,7 +195,7 @@ static void help_overlay(struct console *c)
         "Tab / Shift-Tab  move the focus: command line, transcript, inspector",
         "PgUp PgDn  scroll the focused pane (the transcript from the command line)",
         "Transcript: Up Down Home End scroll, / search, n N next / previous hit,",
-        "  v view the literal in view ({N bytes}): Esc or q closes the viewer",
+        "  v view the literal in view ({N bytes}): ] [ next / previous MiB, Esc or q closes",
         "Inspector: Left Right or 1-5 switch tabs (Chain TLS Caps Diagnosis Walkthrough)",
         "Ctrl-L redraw   Ctrl-C cancel the command in flight (twice: leave)   Ctrl-D leave",
         "A line that is not a /command goes to the server as typed (IMAP: tagged a001",
