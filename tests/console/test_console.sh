@@ -29,9 +29,10 @@ start() {
     tmux_ new-session -d -s ms -x 160 -y 48 "$cmd 2>$work/stderr; sleep 30"
 }
 
-# wait_for TEXT [SECONDS]: until the screen shows TEXT.
+# wait_for TEXT [SECONDS]: until the screen shows TEXT (SECONDS times
+# MS_SLOW_FACTOR, which is 10 under scripts/test --valgrind).
 wait_for() {
-    local deadline=$((SECONDS + ${2:-8}))
+    local deadline=$((SECONDS + ${2:-8} * ${MS_SLOW_FACTOR:-1}))
     while ((SECONDS < deadline)); do
         screen | grep -qF -- "$1" && return 0
         sleep 0.1

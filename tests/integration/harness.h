@@ -20,6 +20,8 @@ const char *env(const char *name);
 /* Seconds to add to a bound on how long mailscope may take: 0, or more when
  * scripts/test --valgrind runs everything many times slower (MS_SLOW_FACTOR). */
 double time_slack(void);
+/* A bound on a process's peak memory: mib, or more under valgrind. */
+long rss_limit_mib(long mib);
 /* "$MS_CERTS/<file>" in a static buffer of its own per call site slot. */
 const char *cert_path(const char *file);
 

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -97,9 +98,29 @@ static X509 *make_leaf(const char *san)
     return x;
 }
 
+/* An RSA 2048 key: the one tests/env/gen-certs.sh made for this run when
+ * scripts/test says where (MS_CERTS), else a fresh one. Each test runs in
+ * its own process, and 26 RSA key generations take minutes under valgrind. */
+static EVP_PKEY *rsa_key(void)
+{
+    const char *dir = getenv("MS_CERTS");
+    char path[4096];
+    if (dir && snprintf(path, sizeof path, "%s/root.key", dir) < (int)sizeof path) {
+        FILE *f = fopen(path, "r");
+        EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        if (k && EVP_PKEY_is_a(k, "RSA") && EVP_PKEY_get_bits(k) == 2048)
+            return k;
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+    }
+    return EVP_RSA_gen(2048);
+}
+
 static void setup(void)
 {
-    root_key = EVP_RSA_gen(2048);
+    root_key = rsa_key();
     leaf_key = EVP_EC_gen("P-256");
     cr_assert(root_key && leaf_key);
     root = make_root();
