@@ -119,7 +119,7 @@ for proto in imap pop3; do
         read -r mt mk mc < <(run_mailscope "$proto" "$tls")
         what="IMAP FETCH literal"
         [[ $proto == pop3 ]] && what="POP3 RETR body"
-        floor=cat
+        floor="cat"
         [[ $tls == tls ]] && floor=s_client
         table_row "$what, $tls ($floor)" "$(mbs "$ft")" "$(mbs "$mt")" "$(ratio "$ft" "$mt")" \
             "$(ratio "$mc" "$fc")" "$(mib "$mk")" "$(mib "$fk")"

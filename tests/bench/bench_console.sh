@@ -9,6 +9,7 @@
 # BENCH_CONSOLE_REPS times, minus the same polling on a screen that already
 # shows the text (the harness's own cost). Memory per line: the replay's
 # VmRSS on the big file minus on a 10-line one, over the line count.
+# MS_BENCH_REPLAY_BIN: another mailscope to run `replay` with (default: MS_BENCH_BIN).
 set -euo pipefail
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=tests/bench/lib.sh
@@ -21,7 +22,8 @@ REPS=${BENCH_CONSOLE_REPS:-5}
 
 "$MS_BENCH_BUILD/tests/bench/bench_textview" "$LINES_"
 
-if ! "$MS_BENCH_BIN" --help 2>&1 | grep -q 'mailscope replay'; then
+RB=${MS_BENCH_REPLAY_BIN:-$MS_BENCH_BIN}
+if ! "$RB" --help 2>&1 | grep -q 'mailscope replay'; then
     printf '\n(console under tmux skipped: this mailscope has no `replay` subcommand yet;\n'
     printf ' the figures above are from the textview micro-benchmark)\n'
     exit 0
@@ -43,7 +45,7 @@ screen_has() { "${TM[@]}" capture-pane -p -t bench 2>/dev/null | grep -qF -- "$1
 # open FILE -> starts the replay in tmux and waits until its last line shows
 open_replay() {
     "${TM[@]}" kill-server 2>/dev/null || true
-    "${TM[@]}" new-session -d -s bench -x 160 -y 48 "$MS_BENCH_BIN replay $1"
+    "${TM[@]}" new-session -d -s bench -x 160 -y 48 "$RB replay $1"
     local i
     for ((i = 0; i < 600; i++)); do
         screen_has "$2" && return 0
