@@ -23,7 +23,8 @@ REPS=${BENCH_CONSOLE_REPS:-5}
 "$MS_BENCH_BUILD/tests/bench/bench_textview" "$LINES_"
 
 RB=${MS_BENCH_REPLAY_BIN:-$MS_BENCH_BIN}
-if ! "$RB" --help 2>&1 | grep -q 'mailscope replay'; then
+help=$("$RB" --help 2>&1 || true)
+if [[ $help != *"mailscope replay"* ]]; then
     printf '\n(console under tmux skipped: this mailscope has no `replay` subcommand yet;\n'
     printf ' the figures above are from the textview micro-benchmark)\n'
     exit 0
@@ -44,7 +45,8 @@ screen_has() { "${TM[@]}" capture-pane -p -t bench 2>/dev/null | grep -qF -- "$1
 
 # open FILE -> starts the replay in tmux and waits until its last line shows
 open_replay() {
-    "${TM[@]}" kill-server 2>/dev/null || true
+    "${TM[@]}" kill-session -t bench 2>/dev/null || true
+    sleep 0.2
     "${TM[@]}" new-session -d -s bench -x 160 -y 48 "$RB replay $1"
     local i
     for ((i = 0; i < 600; i++)); do
