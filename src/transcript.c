@@ -31,6 +31,7 @@ void transcript_free(struct transcript *t)
         spill_close(t->spill);
         free(t->spill);
     }
+    free(t->spilled);
     memset(t, 0, sizeof *t);
 }
 
@@ -94,11 +95,41 @@ static void keep_spilled(struct transcript *t, struct tr_event *e, const struct 
     struct spill *sp = t->spill;
     if (!sp || !ev->len)
         return;
-    if (e->spill_len == 0 && e->literal_seen == ev->len)
-        e->spill_off = sp->size;   /* the literal's first chunk */
-    if (e->spill_off + e->spill_len != sp->size || e->spill_len + ev->len != e->literal_seen)
+    size_t idx = (size_t)(e - t->ev);
+    struct tr_spilled *r = t->n_spilled ? &t->spilled[t->n_spilled - 1] : NULL;
+    if (e->literal_seen == ev->len) {   /* the literal's first chunk */
+        if (t->n_spilled == t->cap_spilled) {
+            size_t cap = t->cap_spilled ? t->cap_spilled * 2 : 16;
+            struct tr_spilled *n = realloc(t->spilled, cap * sizeof *n);
+            if (!n)
+                return;
+            t->spilled = n;
+            t->cap_spilled = cap;
+        }
+        r = &t->spilled[t->n_spilled++];
+        *r = (struct tr_spilled){ .ev = idx, .off = sp->size, .len = 0 };
+    }
+    if (!r || r->ev != idx || r->off + r->len != sp->size || r->len + ev->len != e->literal_seen)
         return;
-    e->spill_len += spill_append(sp, ev->data, ev->len);
+    r->len += spill_append(sp, ev->data, ev->len);
+}
+
+bool transcript_spilled(const struct transcript *t, const struct tr_event *e, uint64_t *off,
+                        uint64_t *len)
+{
+    size_t idx = (size_t)(e - t->ev), lo = 0, hi = t->n_spilled;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->spilled[mid].ev < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == t->n_spilled || t->spilled[lo].ev != idx || !t->spilled[lo].len)
+        return false;
+    *off = t->spilled[lo].off;
+    *len = t->spilled[lo].len;
+    return true;
 }
 
 /* Chunks of one literal become one event that counts them. */

@@ -44,8 +44,6 @@ struct tr_event {
     size_t len;
     int64_t elapsed_us;         /* OP_END */
     uint64_t literal_total, literal_seen;   /* LITERAL */
-    uint64_t spill_off, spill_len;  /* LITERAL: its bytes in the spill store (spill_len
-                                     * < literal_seen when the bound was reached) */
 };
 
 struct transcript {
@@ -60,6 +58,10 @@ struct transcript {
     bool has_ntlm;
     size_t preview_bytes;       /* literal bytes kept so far */
     struct spill *spill;        /* NULL: literals are previewed only */
+    /* Where each spilled literal's bytes are (few entries: kept apart so
+     * that every event does not pay for them), in event order. */
+    struct tr_spilled { size_t ev; uint64_t off, len; } *spilled;
+    size_t n_spilled, cap_spilled;
 };
 
 void transcript_init(struct transcript *t, enum session_proto proto);
@@ -69,6 +71,10 @@ int transcript_append(struct transcript *t, const struct session_event *ev);
 /* Keep every literal's bytes in a spill store bounded by max bytes (from now
  * on; closed by transcript_free). 0, or -1 with a message. */
 int transcript_spill(struct transcript *t, uint64_t max, char *err, size_t errlen);
+/* The spill store's run of the literal event e: its offset and length (less
+ * than literal_seen when the bound cut it). False when none was kept. */
+bool transcript_spilled(const struct transcript *t, const struct tr_event *e, uint64_t *off,
+                        uint64_t *len);
 /* An event of the front end's own (a refusal before anything was sent). */
 int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op, const char *msg);
 /* A walkthrough step's outcome, for the ticket. */

@@ -206,26 +206,27 @@ uint64_t tpane_literal_page(const struct transcript *t, uint32_t ref, uint64_t p
         return 0;
     const struct tr_event *e = &t->ev[ref - 1];
     char title[300];
-    if (!t->spill || !e->spill_len) {
+    uint64_t spill_off, spill_len;
+    if (!t->spill || !transcript_spilled(t, e, &spill_off, &spill_len)) {
         snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s (Esc or q closes)",
                  e->literal_seen, e->len < e->literal_seen ? ", its first bytes" : "");
         tv_add(out, ROLE_TITLE, title);
         add_lines(out, e->data, e->len);
         return 0;
     }
-    uint64_t pages = (e->spill_len + TPANE_PAGE_BYTES - 1) / TPANE_PAGE_BYTES;
+    uint64_t pages = (spill_len + TPANE_PAGE_BYTES - 1) / TPANE_PAGE_BYTES;
     if (page >= pages)
         page = pages - 1;
     uint64_t from = page * TPANE_PAGE_BYTES;
-    size_t n = e->spill_len - from < TPANE_PAGE_BYTES ? (size_t)(e->spill_len - from)
+    size_t n = spill_len - from < TPANE_PAGE_BYTES ? (size_t)(spill_len - from)
                                                       : TPANE_PAGE_BYTES;
     snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s: bytes %" PRIu64 "-%" PRIu64
              ", page %" PRIu64 " of %" PRIu64 " (] next, [ previous; Esc or q closes)",
-             e->literal_seen, e->spill_len < e->literal_seen ? " (the rest beyond --spill-max "
+             e->literal_seen, spill_len < e->literal_seen ? " (the rest beyond --spill-max "
              "was only counted)" : "", from, from + n, page + 1, pages);
     tv_add(out, ROLE_TITLE, title);
     uint8_t *buf = malloc(n ? n : 1);
-    ssize_t got = buf ? spill_read(t->spill, e->spill_off + from, buf, n) : -1;
+    ssize_t got = buf ? spill_read(t->spill, spill_off + from, buf, n) : -1;
     if (got < 0)
         tv_add(out, ROLE_NOTICE, "the spilled bytes cannot be read back");
     else

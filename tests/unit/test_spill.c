@@ -83,7 +83,10 @@ Test(spill, transcript_keeps_a_summary_and_the_viewer_pages_the_whole_literal)
     const struct tr_event *e = &t.ev[0];
     cr_assert_eq(e->literal_seen, total);
     cr_assert_eq(e->len, TRANSCRIPT_LITERAL_PREVIEW, "the preview is not bounded");
-    cr_assert_eq(e->spill_len, total);
+    uint64_t off, len;
+    cr_assert(transcript_spilled(&t, e, &off, &len));
+    cr_assert_eq(off, 0);
+    cr_assert_eq(len, total);
 
     struct textview tv;
     tv_init(&tv);
@@ -115,7 +118,9 @@ Test(spill, the_bound_is_reported_in_the_viewer)
         transcript_append(&t, &ev);
     }
     cr_assert_eq(t.ev[0].literal_seen, 100 * strlen(line));
-    cr_assert_eq(t.ev[0].spill_len, 1000);
+    uint64_t off, len;
+    cr_assert(transcript_spilled(&t, &t.ev[0], &off, &len));
+    cr_assert_eq(len, 1000);
     struct textview tv;
     tv_init(&tv);
     tpane_literal_page(&t, 1, 0, &tv);
