@@ -55,19 +55,38 @@ void pop3_frame_next(struct pop3_framer *f, const uint8_t *buf, size_t len, stru
     }
 }
 
+/* A line that is exactly "." (CRLF or LF) starts at l, within end. */
+static bool is_end_line(const uint8_t *l, const uint8_t *end)
+{
+    return end - l >= 2 && l[0] == '.' &&
+           (l[1] == '\n' || (end - l >= 3 && l[1] == '\r' && l[2] == '\n'));
+}
+
+/* Whole lines at memchr/memmem speed rather than one call per line: the
+ * closing "." can only follow a LF, and a line longer than max_line shows as
+ * a window of max_line + 2 bytes without a line end. */
 size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len)
 {
-    size_t pos = 0;
-    while (f->multiline && pos < len) {
-        size_t left = len - pos, scan = left < f->max_line + 2 ? left : f->max_line + 2;
-        const uint8_t *lf = memchr(buf + pos, '\n', scan);
+    const uint8_t *last = f->multiline && len ? memrchr(buf, '\n', len) : NULL;
+    if (!last || is_end_line(buf, last + 1))
+        return 0;
+    size_t stop = (size_t)(last - buf) + 1;
+    for (const uint8_t *p = buf; (p = memmem(p, stop - (size_t)(p - buf), "\n.", 2)); p++)
+        if (is_end_line(p + 1, buf + stop)) {
+            stop = (size_t)(p + 1 - buf);
+            break;
+        }
+    size_t pos = 0, win_max = f->max_line + 2;   /* the longest line, CRLF included */
+    while (pos < stop) {
+        size_t win = stop - pos < win_max ? stop - pos : win_max;
+        const uint8_t *lf = memrchr(buf + pos, '\n', win);
         if (!lf)
+            break;   /* a line longer than max_line starts at pos: the framer refuses it */
+        /* Only a line filling the whole window can be one byte too long (LF only). */
+        if (win == win_max && lf == buf + pos + win - 1 && lf[-1] != '\r' &&
+            !memchr(buf + pos, '\n', win - 1))
             break;
-        size_t n = (size_t)(lf - (buf + pos));
-        size_t m = n && buf[pos + n - 1] == '\r' ? n - 1 : n;
-        if (m > f->max_line || (m == 1 && buf[pos] == '.'))
-            break;
-        pos += n + 1;
+        pos = (size_t)(lf - buf) + 1;
     }
     return pos;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +113,7 @@ struct conn {
     bool verbose;
     const char *path;        /* scenario file, for messages */
     char *tag;               /* first word of the last line expect received */
+    bool said_goodbye;       /* that line was a LOGOUT (IMAP) or QUIT (POP3) */
     int io_errno;            /* errno behind the last IO_ERR, 0 if none */
     size_t len;              /* bytes buffered in buf, not yet consumed */
     unsigned char buf[BUF_CAP];
@@ -730,6 +732,8 @@ static void set_tag(struct conn *c, const char *line, size_t n)
     c->tag = strndup(line, wlen < n ? wlen : n);
 }
 
+static int hung_up(struct conn *c, const struct step *s, enum io st, size_t bytes);
+
 static int step_send(struct conn *c, const struct step *s)
 {
     size_t n, bad;
@@ -738,6 +742,9 @@ static int step_send(struct conn *c, const struct step *s)
         return fail(c, s, "bad escape");
     enum io st = conn_write(c, out, n);
     free(out);
+    /* The answer to a LOGOUT/QUIT finding the client gone is fine: it did not wait. */
+    if (st != IO_OK && c->said_goodbye && hung_up(c, s, st, 0))
+        return 0;
     return st == IO_OK ? 0 : fail_io(c, s, "send", st);
 }
 
@@ -745,6 +752,15 @@ static int step_sendraw(struct conn *c, const struct step *s)
 {
     enum io st = conn_write(c, s->raw, s->rawlen);
     return st == IO_OK ? 0 : fail_io(c, s, "sendraw", st);
+}
+
+/* "tag LOGOUT" or "QUIT": after it a client may close without waiting. */
+static bool is_goodbye(const char *line, size_t n)
+{
+    const char *sp = memchr(line, ' ', n);
+    if (n == 4 && strncasecmp(line, "QUIT", 4) == 0)
+        return true;
+    return sp && (size_t)(line + n - (sp + 1)) == 6 && strncasecmp(sp + 1, "LOGOUT", 6) == 0;
 }
 
 static int step_expect(struct conn *c, const struct step *s)
@@ -766,6 +782,7 @@ static int step_expect(struct conn *c, const struct step *s)
         show_received("received line", (unsigned char *)line, n);
     } else {
         set_tag(c, line, n);
+        c->said_goodbye = is_goodbye(line, n);
     }
     free(line);
     return rc == 0 ? 0 : EXIT_FAIL;

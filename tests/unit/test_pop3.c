@@ -508,3 +508,23 @@ Test(pop3_data_run, stops_at_a_partial_or_too_long_line)
     pop3_frame_next(&f, (const uint8_t *)longline + 4, strlen(longline) - 4, &fr);
     cr_assert_eq(fr.type, POP3_FRAME_ERROR);
 }
+
+Test(pop3_data_run, line_length_bound_is_exact)
+{
+    struct pop3_framer f;
+    pop3_framer_init(&f, 8);
+    f.multiline = true;
+    const char *crlf = "12345678\r\n12345678\n";            /* 8 bytes each: allowed */
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)crlf, strlen(crlf)), strlen(crlf));
+    const char *lf9 = "ab\n123456789\nc\n";                 /* 9 bytes: one too many */
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)lf9, strlen(lf9)), 3);
+    const char *crlf9 = "123456789\r\n";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)crlf9, strlen(crlf9)), 0);
+    /* The closing dot after many lines, and stuffed dots before it. */
+    char big[4096] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(big, i % 3 ? "line\r\n" : "..dot\r\n");
+    size_t body = strlen(big);
+    strcat(big, ".\r\nnext\r\n");
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)big, strlen(big)), body);
+}
