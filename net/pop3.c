@@ -62,7 +62,7 @@ static bool is_end_line(const uint8_t *l, const uint8_t *end)
            (l[1] == '\n' || (end - l >= 3 && l[1] == '\r' && l[2] == '\n'));
 }
 
-/* Whole lines at memchr/memmem speed rather than one call per line: the
+/* Whole lines at memchr speed rather than one call per line: the
  * closing "." can only follow a LF, and a line longer than max_line shows as
  * a window of max_line + 2 bytes without a line end. */
 size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len)
@@ -71,9 +71,11 @@ size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len
     if (!last || is_end_line(buf, last + 1))
         return 0;
     size_t stop = (size_t)(last - buf) + 1;
-    for (const uint8_t *p = buf; (p = memmem(p, stop - (size_t)(p - buf), "\n.", 2)); p++)
-        if (is_end_line(p + 1, buf + stop)) {
-            stop = (size_t)(p + 1 - buf);
+    /* Dots are rarer than line ends: look for them, then at the byte before. */
+    for (const uint8_t *p = buf + 1; p < buf + stop && (p = memchr(p, '.', stop - (size_t)(p - buf)));
+         p++)
+        if (p[-1] == '\n' && is_end_line(p, buf + stop)) {
+            stop = (size_t)(p - buf);
             break;
         }
     size_t pos = 0, win_max = f->max_line + 2;   /* the longest line, CRLF included */
