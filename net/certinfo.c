@@ -2,6 +2,7 @@
 #include "certinfo.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,27 @@ int certinfo_from_x509(struct cert_info *ci, struct x509_st *cert)
     ERR_pop_to_mark();
     if (rc < 0)
         certinfo_clear(ci);
+    return rc;
+}
+
+int certinfo_from_pem(struct cert_info *ci, const char *pem, size_t len)
+{
+    memset(ci, 0, sizeof *ci);
+    if (len > INT_MAX)
+        return -1;
+    ERR_set_mark();
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    /* One certificate and nothing but blank space after it. */
+    char rest[64];
+    int more = cert ? BIO_read(bio, rest, sizeof rest) : 0;
+    for (int i = 0; i < more; i++)
+        if (rest[i] != '\n' && rest[i] != '\r' && rest[i] != ' ' && rest[i] != '\t')
+            more = -1;
+    int rc = cert && more >= 0 && more < (int)sizeof rest ? certinfo_from_x509(ci, cert) : -1;
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_pop_to_mark();
     return rc;
 }
 

@@ -66,6 +66,11 @@ struct x509_st;             /* OpenSSL's X509, kept opaque here */
 /* Fill *ci from cert. Returns 0, or -1 with *ci cleared on allocation failure. */
 int certinfo_from_x509(struct cert_info *ci, struct x509_st *cert);
 
+/* The same from exactly one PEM certificate of len bytes (a recorded
+ * chain). Returns 0, or -1 with *ci cleared when it is not one valid
+ * certificate; the OpenSSL error queue is left as it was. */
+int certinfo_from_pem(struct cert_info *ci, const char *pem, size_t len);
+
 /* The names of the keyUsage bits set, in RFC 5280 order ("digitalSignature",
  * "keyEncipherment", ...); returns how many were written to names[]. */
 size_t certinfo_key_usage_names(unsigned key_usage, const char *names[CERTINFO_KU_COUNT]);

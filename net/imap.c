@@ -141,6 +141,8 @@ static void parse_resp_text(const char *s, size_t len, struct imap_response *r)
             size_t inlen = (size_t)(close - in);
             size_t atom = word_len(in, inlen);
             copy_upper(r->code, sizeof r->code, in, atom);
+            r->code_raw = in;
+            r->code_raw_len = atom;
             if (atom < inlen) {
                 r->code_arg = in + atom + 1;
                 r->code_arg_len = inlen - atom - 1;

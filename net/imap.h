@@ -49,6 +49,8 @@ struct imap_response {
     uint32_t number;
     char keyword[32];             /* untagged data keyword, upper case: "CAPABILITY" */
     char code[48];                /* response code atom, upper case: "ALERT" */
+    const char *code_raw;         /* the atom as the server wrote it (for the operator) */
+    size_t code_raw_len;
     const char *code_arg;         /* rest of the bracket after the atom */
     size_t code_arg_len;
     const char *text;             /* human-readable text (status) or data (untagged) */

@@ -178,14 +178,16 @@ static struct op *op_by_tag(struct session *s, const char *tag)
     return NULL;
 }
 
-/* "NO [CODE args] text": the whole answer, for the operator. */
+/* "NO [CODE args] text": the whole answer, for the operator, in the
+ * server's own case ("[Error=ProxyNotAuthenticated ...]" is Exchange's). */
 static void describe(const struct imap_response *r, char *out, size_t cap)
 {
-    char text[600], arg[300];
+    char text[600], arg[300], code[64];
     session_text(text, sizeof text, r->text, r->text_len);
     session_text(arg, sizeof arg, r->code_arg ? r->code_arg : "", r->code_arg_len);
+    session_text(code, sizeof code, r->code_raw ? r->code_raw : "", r->code_raw_len);
     if (r->code[0])
-        snprintf(out, cap, "%s [%s%s%s] %s", imap_status_name(r->status), r->code,
+        snprintf(out, cap, "%s [%s%s%s] %s", imap_status_name(r->status), code,
                  arg[0] ? " " : "", arg, text);
     else
         snprintf(out, cap, "%s %s", imap_status_name(r->status), text);

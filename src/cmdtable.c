@@ -27,6 +27,12 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_NOTE, "/note", "TEXT", "add an operator note to the transcript" },
     { CMD_COMPARE, "/compare", "[all]", "which certificate each port presents: STARTTLS and "
                                          "implicit TLS side by side (all: IMAP and POP3)" },
+    { CMD_PS, "/ps", "COMMAND", "run COMMAND in the lab's simulated server shell (mailscope --lab), "
+                                 "e.g. /ps Get-ImapSettings" },
+    { CMD_LOG, "/log", "FILE|DIR", "load an Exchange IMAP4/POP3 protocol log: its failures for "
+                                   "this user become diagnosis evidence" },
+    { CMD_GOTO, "/goto", "SECONDS|#N|end", "replay: show the recording up to a time (1.5, +1.5s), "
+                                          "an event (#12), the start or the end" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

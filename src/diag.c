@@ -171,7 +171,12 @@ static char *describe(const struct rule_cond *c, const struct diag_evidence *e)
     case RF_HOST: return fmt("the host is %s", e->host);
     case RF_TLS_VERSION:
         return fmt("the TLS version is %s", e->tls_version[0] ? e->tls_version : "none");
-    case RF_LOG: return fmt("the server log matches /%s/", v);
+    case RF_LOG: {
+        size_t i = 0;
+        const char *l = neg ? NULL : first_match(c, e->log_lines, e->n_log_lines, &i);
+        return l ? fmt("the server log says \"%.300s\"", l)
+                 : fmt("the server log never matches /%s/", v);
+    }
     case RF_PORT: return fmt("the port is %u", e->port);
     case RF_ELAPSED_MS: return fmt("the %s step took %ld ms", e->step[0] ? e->step : "failing",
                                    e->elapsed_ms);

@@ -155,6 +155,13 @@ void evidence_collect(struct evidence_store *st, const struct transcript *t, str
     snprintf(st->version, sizeof st->version, "%s", id.version);
     e->family_version = st->version;
     cert_facts(st, t, e->greeting, tg);
+    e->log_lines = tg->log_lines;
+    e->n_log_lines = tg->n_log_lines;
+    /* Nothing named the server: the backend a log's Proxy= names will do. */
+    if (!st->fqdn[0] && tg->log_server && tg->log_server[0]) {
+        snprintf(st->fqdn, sizeof st->fqdn, "%s", tg->log_server);
+        e->server_fqdn = st->fqdn;
+    }
 }
 
 void evidence_collect_live(struct evidence_store *st, const struct transcript *t,

@@ -45,6 +45,8 @@ void options_usage(FILE *out)
 "                                     are always redacted\n"
 "  --redact-user                      also hide user names (commands, SASL, the URL, the\n"
 "                                     report, the diagnosis) in the transcript and exports\n"
+"  --server-log FILE|DIR              an Exchange IMAP4/POP3 protocol log: its failures for\n"
+"                                     this user become diagnosis evidence (ErrMsg=... is decisive)\n"
 "  --spill-max SIZE                   console: keep at most SIZE bytes of literals and bulk\n"
 "                                     replies in an unlinked temporary file (mode 0600, in\n"
 "                                     $TMPDIR) for the literal viewer (default 256M; 0: none)\n"
@@ -54,7 +56,7 @@ void options_usage(FILE *out)
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
        O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER,
-       O_REDACT_USER, O_COMMAND, O_SPILL_MAX };
+       O_REDACT_USER, O_SERVER_LOG, O_COMMAND, O_SPILL_MAX };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -71,6 +73,7 @@ static const struct option long_opts[] = {
     { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
     { "save-chain", required_argument, 0, O_SAVE_CHAIN },
     { "no-discover", no_argument, 0, O_NO_DISCOVER },
+    { "server-log", required_argument, 0, O_SERVER_LOG },
     { "redact-user", no_argument, 0, O_REDACT_USER },
     { "command", required_argument, 0, O_COMMAND },
     { "spill-max", required_argument, 0, O_SPILL_MAX },
@@ -134,6 +137,7 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_PORTS: o->ports = arg; return 0;
     case O_TLS_VERSIONS: o->tls_versions = true; return 0;
     case O_SAVE_CHAIN: o->save_chain = arg; return 0;
+    case O_SERVER_LOG: o->server_log = arg; return 0;
     case O_SPILL_MAX:
         if (spill_parse_size(arg, &o->spill_max) == 0) return 0;
         snprintf(err, errlen, "--spill-max takes a size: 0, 65536, 256M, 1G (at most 1T)");

@@ -38,6 +38,7 @@ struct ms_options {
     bool compare, compare_all, tls_versions;
     const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
     const char *save_chain;     /* --save-chain FILE.pem */
+    const char *server_log;     /* --server-log FILE|DIR: an Exchange protocol log for the diagnosis */
     const char *command;        /* --command LINE: sent after login and select, before logout */
     uint64_t spill_max;         /* --spill-max: the console's literal store on disk (0: none) */
 };

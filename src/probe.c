@@ -14,8 +14,10 @@
 #include "compare.h"
 #include "options.h"
 #include "plan.h"
+#include "logscan.h"
 #include "record.h"
 #include "report.h"
+#include "sanitize.h"
 #include "secret.h"
 #include "tlsversions.h"
 #include "transcript.h"
@@ -40,6 +42,7 @@ struct run {
     struct transcript t;
     struct plan plan;
     struct session *s;
+    const struct logscan_evidence *le;    /* --server-log, or NULL */
 };
 
 static void on_event(void *arg, const struct session_event *ev)
@@ -67,6 +70,13 @@ static void output(const struct ms_options *o, struct run *r, const struct repor
     /* The JSON report (and its diagnosis) only when something will use it. */
     json_t *j = o->record || o->output == OUT_JSON ? report_json(&r->plan, &r->t, r->s, tg, v)
                                                   : NULL;
+    if (j && r->le) {
+        char *path = sanitize_text(r->le->path, strlen(r->le->path), 0);
+        json_object_set_new(j, "server_log", json_pack("{s:s, s:I, s:I, s:s?}", "path",
+            path ? path : "", "failures", (json_int_t)r->le->failures,
+            "lines_used", (json_int_t)r->le->n, "backend", r->le->server[0] ? r->le->server : NULL));
+        free(path);
+    }
     char err[600];
     if (o->record && record_write(o->record, j, &r->plan, &r->t, r->s, tg, v, err, sizeof err) < 0)
         fprintf(stderr, "mailscope probe: --record: %s\n", err);
@@ -214,11 +224,27 @@ static void save_chain(const char *path, const struct transcript *t)
 
 /* ---- the probe ------------------------------------------------------------ */
 
-static int run_probe(const struct ms_options *o, const char *secret)
+/* The server may have logged this very session's failure (the lab does at
+ * once; a log copied after the fact has it too): read the log again after
+ * the session, keeping the first reading when the second fails. */
+static void reread_log(const struct ms_options *o, struct logscan_evidence *le)
+{
+    struct logscan_evidence again;
+    char err[256];
+    if (logscan_evidence_load(&again, o->server_log, o->user, o->url.proto == SESSION_POP3, err,
+                              sizeof err) < 0)
+        return;
+    logscan_evidence_free(le);
+    *le = again;
+}
+
+static int run_probe(const struct ms_options *o, const char *secret,
+                     struct logscan_evidence *le)
 {
     struct loop *l = loop_new();
     struct run r;
     memset(&r, 0, sizeof r);
+    r.le = le;
     transcript_init(&r.t, o->url.proto);
     struct session_params sp = options_session_params(o);
     r.s = l ? session_new(l, &sp, on_event, &r) : NULL;
@@ -234,6 +260,13 @@ static int run_probe(const struct ms_options *o, const char *secret)
     run_loop(l, &r);
     char url[600];
     struct report_target tg = options_report_target(o, url, sizeof url);
+    if (le)
+        reread_log(o, le);
+    if (le) {
+        tg.log_lines = (const char *const *)le->lines;
+        tg.n_log_lines = le->n;
+        tg.log_server = le->server;
+    }
     struct report_verdict v;
     report_evaluate(&r.plan, &r.t, r.s, &tg, &v);
     if (o->save_chain)
@@ -301,7 +334,18 @@ int probe_main(int argc, char **argv)
         if (!secret)
             return usage_error(json, err);
     }
-    rc = run_probe(&o, secret);
+    /* The log is read before connecting: a typo fails at once. */
+    struct logscan_evidence le;
+    if (o.server_log && logscan_evidence_load(&le, o.server_log, o.user, o.url.proto == SESSION_POP3,
+                                              err, sizeof err) < 0) {
+        secret_free(secret);
+        char msg[600];
+        snprintf(msg, sizeof msg, "--server-log: %s", err);
+        return usage_error(json, msg);
+    }
+    rc = run_probe(&o, secret, o.server_log ? &le : NULL);
+    if (o.server_log)
+        logscan_evidence_free(&le);
     secret_free(secret);
     return rc;
 }

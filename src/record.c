@@ -11,6 +11,7 @@
 #include "export.h"
 #include "export_html.h"
 #include "export_text.h"
+#include "trjson.h"
 
 FILE *record_create(const char *path, unsigned mode, char *err, size_t errlen)
 {
@@ -36,13 +37,24 @@ static enum record_format format_of(const char *ext)
     return REC_NONE;
 }
 
+/* The second layer of redaction (the engine redacted first), on the bytes
+ * before trjson encodes them, so a user name in raw bytes is caught too and
+ * the base64 and PEM in the file stay valid. */
+static char *scrub(const void *arg, const void *data, size_t len, size_t *out_len)
+{
+    return redact_scrub(arg, data, len, out_len);
+}
+
 static int write_json(FILE *f, json_t *report, const struct export_ctx *x)
 {
-    json_t *doc = json_pack("{s:s, s:O, s:o}", "schema", "mailscope.transcript/1",
-                            "report", report, "events", report_events_json(x->t));
-    redact_scrub_json(&x->red, doc);    /* the second layer; the engine redacted first */
-    int rc = json_dumpf(doc, f, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-    fputc('\n', f);
+    const struct capset *caps[CAPS_PHASES] = { NULL, NULL, NULL };
+    for (int ph = 0; x->s && ph < CAPS_PHASES; ph++)
+        caps[ph] = session_caps(x->s, (enum caps_phase)ph);
+    json_t *doc = trjson_document(report, x->t, caps, x->red.user ? scrub : NULL, &x->red);
+    if (!doc)
+        return -1;
+    redact_scrub_json(&x->red, json_object_get(doc, "report"));
+    int rc = trjson_dump(f, doc);
     json_decref(doc);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* record — write a session to a file for a ticket: the format follows the
- * extension (.json: schema mailscope.transcript/1 with the report and every
- * event; .txt and .md: export_text.h; .html: export_html.h). This module
+ * extension (.json: schema mailscope.transcript/2, written by trjson.h;
+ * .txt and .md: export_text.h; .html: export_html.h). This module
  * only dispatches. Created with mode 0600, never through a symbolic link.
  * Credentials were redacted before they were recorded (and user names with
  * --redact-user: report_target.redact_user), so every format is safe to

@@ -504,35 +504,6 @@ json_t *report_json_error(int exit_code, enum failure_class fail, const char *me
         "summary", jstr_or_null(message), "message", jstr_or_null(message), "steps");
 }
 
-json_t *report_events_json(const struct transcript *t)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < t->n; i++) {
-        const struct tr_event *e = &t->ev[i];
-        json_t *o = json_pack("{s:f, s:s, s:s, s:b}", "t", (double)e->t_us / 1e6,
-                              "kind", transcript_kind_name(e->kind),
-                              "op", session_op_name(e->op, t->proto), "secure", e->secure);
-        if (e->data)
-            json_object_set_new(o, "text", jbytes(e->data, e->len));
-        if (e->kind == TR_OP_END) {
-            json_object_set_new(o, "ok", json_boolean(e->ok));
-            json_object_set_new(o, "elapsed_ms", json_real((double)e->elapsed_us / 1000.0));
-        }
-        if (e->fail)
-            json_object_set_new(o, "failure_class", json_string(failure_class_name(e->fail)));
-        if (e->message)
-            json_object_set_new(o, "message", jstr_or_null(e->message));
-        if (e->kind == TR_WALK) {
-            json_object_set_new(o, "ref", jstr_or_null(e->ref));
-            json_object_set_new(o, "outcome", jstr_or_null(e->status));
-        }
-        if (e->kind == TR_LITERAL)
-            json_object_set_new(o, "bytes", json_integer((json_int_t)e->literal_seen));
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
 /* ---- text ------------------------------------------------------------- */
 
 static void put_clean(FILE *out, const void *data, size_t len, size_t max)

@@ -21,6 +21,11 @@ struct report_target {
     const char *auth;           /* the mechanism asked for */
     const char *tls_requested;  /* auto, starttls, implicit, none */
     int expiry_warn_days;       /* expires-soon threshold */
+    /* A server log the operator loaded (--server-log, /log): its failure
+     * lines (borrowed) and a backend name from its Proxy= values. */
+    const char *const *log_lines;
+    size_t n_log_lines;
+    const char *log_server;
     bool redact_user;           /* --redact-user: user shown as SESSION_USER_MARK in every
                                  * report (the diagnosis still tests the real name) */
 };
@@ -52,7 +57,5 @@ void report_text(FILE *out, const struct plan *p, const struct transcript *t, st
                  const struct report_target *tg, const struct report_verdict *v);
 void report_nagios(FILE *out, const struct transcript *t, struct session *s,
                    const struct report_target *tg, const struct report_verdict *v);
-/* The transcript's events as JSON (for --record FILE.json). */
-json_t *report_events_json(const struct transcript *t);
 
 #endif

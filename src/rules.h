@@ -44,7 +44,10 @@
  *   host           is|not|matches|not-matches  the name connected to
  *   tls-version    is|not|matches|not-matches  the negotiated version ("TLSv1.2")
  *   message        matches|not-matches  mailscope's own words for the failure
- *   log            matches  a line of a loaded server log
+ *   log            matches|not-matches  a line of a loaded server log (probe --server-log,
+ *                           the console's /log: the failures' context fields, e.g.
+ *                           R="a2 NO LOGIN failed.";ErrMsg=UserDisabled); logscan links a
+ *                           log group to the rule whose decisive/for log condition holds
  *   port           is|not   the port connected to (993, 143, ...)
  *   elapsed-ms     over|under  how long the failing step took, in milliseconds
  *                           (never holds when no step failed)

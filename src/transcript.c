@@ -52,6 +52,11 @@ static struct tr_event *push(struct transcript *t, enum tr_kind kind, int64_t at
     return e;
 }
 
+struct tr_event *transcript_add(struct transcript *t, enum tr_kind kind, int64_t t_us)
+{
+    return push(t, kind, t->t0_us + t_us);
+}
+
 static int copy_bytes(struct tr_event *e, const uint8_t *data, size_t len)
 {
     e->data = malloc(len + 1);

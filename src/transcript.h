@@ -80,5 +80,9 @@ int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op,
 /* A walkthrough step's outcome, for the ticket. */
 int transcript_walk(struct transcript *t, const char *ref, const char *outcome, const char *text);
 const char *transcript_kind_name(enum tr_kind k);
+/* An empty event of kind at t_us since the start, for a loader that fills
+ * it (src/trjson.c); the transcript owns what the loader attaches to it.
+ * NULL when memory ran out. */
+struct tr_event *transcript_add(struct transcript *t, enum tr_kind kind, int64_t t_us);
 
 #endif

@@ -17,6 +17,7 @@
 #include "cmdtable.h"
 #include "console_int.h"
 #include "fingerprint.h"
+#include "labface.h"
 #include "lineclass.h"
 #include "record.h"
 #include "report.h"
@@ -83,6 +84,7 @@ static void connect_to(struct console *c, const char *url)
     char serr[300];
     if (c->o.spill_max && transcript_spill(&c->t, c->o.spill_max, serr, sizeof serr) < 0)
         console_message(c, "literals are previewed only (64 KiB each): %s", serr);
+    labface_connected(c);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
     if (!c->s) {
@@ -245,7 +247,7 @@ static void chain_save(struct console *c, const char *path)
 {
     size_t n = 0;
     char err[600];
-    if (!c->have_session || !c->t.has_tls || !c->t.tls.n_chain)
+    if ((!c->have_session && !c->rec) || !c->t.has_tls || !c->t.tls.n_chain)
         console_message(c, "no certificate chain yet");
     else if (chainsave_write(path, &c->t.tls, &n, err, sizeof err) < 0)
         console_message(c, "%s", err);
@@ -307,6 +309,11 @@ static int write_session(struct console *c, const char *path, char *err, size_t 
 {
     char url[600];
     struct report_target tg = options_report_target(&c->o, url, sizeof url);
+    if (c->ip.have_log) {
+        tg.log_lines = (const char *const *)c->ip.log.lines;
+        tg.n_log_lines = c->ip.log.n;
+        tg.log_server = c->ip.log.server;
+    }
     struct report_verdict v;
     report_evaluate(&c->plan, &c->t, c->s, &tg, &v);
     json_t *j = report_json(&c->plan, &c->t, c->s, &tg, &v);
@@ -370,6 +377,40 @@ static void tab_command(struct console *c, enum ipane_tab tab)
     c->focus = FOCUS_INSPECTOR;
 }
 
+/* /log FILE|DIR (and --server-log): the log's failures of this session's
+ * user become evidence in the Diagnosis tab. */
+static int load_log(struct console *c, const char *path, char *err, size_t errlen)
+{
+    struct logscan_evidence le;
+    const char *user = c->o.user ? c->o.user : c->o.url.user;
+    if (logscan_evidence_load(&le, path, user, c->o.url.proto == SESSION_POP3, err, errlen) < 0)
+        return -1;
+    if (c->ip.have_log)
+        logscan_evidence_free(&c->ip.log);
+    c->ip.log = le;
+    c->ip.have_log = true;
+    c->ip.built = false;
+    return 0;
+}
+
+static void log_command(struct console *c, const char *path)
+{
+    char err[600];
+    if (!*path) {
+        console_message(c, "/log FILE|DIR: an Exchange IMAP4/POP3 protocol log");
+        return;
+    }
+    if (load_log(c, path, err, sizeof err) < 0) {
+        console_message(c, "/log: %s", err);
+        return;
+    }
+    const char *user = c->o.user ? c->o.user : c->o.url.user;
+    console_message(c, "%llu failure line%s%s%s in %s (%zu used as diagnosis evidence)",
+                    (unsigned long long)c->ip.log.failures, c->ip.log.failures == 1 ? "" : "s",
+                    user && *user ? " of " : "", user && *user ? user : "", path, c->ip.log.n);
+    tab_command(c, TAB_DIAGNOSIS);
+}
+
 static void command(struct console *c, const struct cmd_info *cmd, const char *args)
 {
     switch (cmd->id) {
@@ -420,6 +461,9 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_PS: labface_ps(c, args); break;
+    case CMD_LOG: log_command(c, args); break;
+    case CMD_GOTO: replay_goto(c, args); break;
     case CMD_NOTE:
         if (c->have_session && *args)
             transcript_note(&c->t, TR_NOTE, OP_NONE, args);
@@ -438,7 +482,10 @@ void console_line(struct console *c, char *line)
     c->ctrl_c = 0;
     const char *args;
     const struct cmd_info *cmd = cmdtable_parse(line, &args);
-    if (cmd) {
+    bool for_server = !cmd && *line && (line[0] != '/' || line[1] == '/');
+    if (c->rec && (cmd || for_server) && replay_refuses(c, cmd)) {
+        /* a replay sends nothing anywhere */
+    } else if (cmd) {
         rlb_remember(line);
         command(c, cmd, args);
     } else if (line[0] == '/' && line[1] != '/') {
@@ -609,6 +656,7 @@ static void finish(struct console *c)
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
+    labface_stop(c);
     compare_free(c->cmp);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
@@ -617,11 +665,50 @@ static void finish(struct console *c)
     loop_free(c->loop);
 }
 
+/* The terminal, the loop and the panes around an options-ready console. */
+static int console_open(struct console *c, bool lab, const char *scenario, const char *lab_addr)
+{
+    setlocale(LC_ALL, "");
+    the_console = c;
+    c->loop = loop_new();
+    tpane_init(&c->tp);
+    struct ipane keep = c->ip;   /* what a replay set before */
+    ipane_init(&c->ip);
+    c->ip.rec = keep.rec;
+    c->ip.soon_days = c->o.expiry_warn_days;
+    c->ip.o = &c->o;
+    tv_init(&c->viewer);
+    char err[600];
+    if (c->o.server_log && load_log(c, c->o.server_log, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: --server-log: %s\n", err);
+        return 3;
+    }
+    if (!c->loop || install_signals(c) < 0) {
+        fprintf(stderr, "mailscope: cannot set up the event loop\n");
+        return 3;
+    }
+    if (lab && labface_start(c, scenario, lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
+    start_terminal(c);
+    run(c);
+    stop_terminal();
+    finish(c);
+    return 0;
+}
+
 int console_main(int argc, char **argv)
 {
     static struct console con;
     struct console *c = &con;
     char err[600];
+    bool lab = false;
+    const char *scenario = NULL, *lab_addr = NULL;
+    if (labface_take_args(&argc, argv, &lab, &scenario, &lab_addr, err, sizeof err) < 0) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
     int rc = options_parse(argc, argv, 0, &c->o, err, sizeof err);
     if (rc > 0) {
         console_usage(stdout);
@@ -644,21 +731,22 @@ int console_main(int argc, char **argv)
                 "'mailscope probe'\n");
         return 3;
     }
-    setlocale(LC_ALL, "");
-    the_console = c;
-    c->loop = loop_new();
-    tpane_init(&c->tp);
-    ipane_init(&c->ip);
-    c->ip.soon_days = c->o.expiry_warn_days;
-    c->ip.o = &c->o;
-    tv_init(&c->viewer);
-    if (!c->loop || install_signals(c) < 0) {
-        fprintf(stderr, "mailscope: cannot set up the event loop\n");
-        return 3;
+    return console_open(c, lab, scenario, lab_addr);
+}
+
+int console_replay(struct recording *rec, const char *name)
+{
+    static struct console con;
+    struct console *c = &con;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "mailscope replay: the console needs a terminal; for scripts use "
+                "'mailscope replay --check'\n");
+        return 2;
     }
-    start_terminal(c);
-    run(c);
-    stop_terminal();
-    finish(c);
-    return 0;
+    c->o = (struct ms_options){ .expiry_warn_days = 30 };
+    c->rec = rec;
+    c->rec_name = name;
+    c->ip.rec = rec;
+    replay_seek(c, rec->t.n);      /* the whole session first; step back from the end */
+    return console_open(c, false, NULL, NULL);
 }

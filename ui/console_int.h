@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmdtable.h"
 #include "compare.h"
 #include "ipane.h"
 #include "options.h"
@@ -14,6 +15,7 @@
 #include "session.h"
 #include "tpane.h"
 #include "transcript.h"
+#include "recording.h"
 
 enum focus { FOCUS_CMD, FOCUS_TRANSCRIPT, FOCUS_INSPECTOR, FOCUS_COUNT };
 enum prompt { PROMPT_NONE, PROMPT_PASSWORD, PROMPT_CONFIRM, PROMPT_SEARCH };
@@ -58,6 +60,13 @@ struct console {
     char message[600];
     int sig_pipe[2];
     int exit_code;
+    /* replay (mailscope replay FILE.json): read-only over a recording */
+    struct recording *rec;  /* NULL in a live console */
+    const char *rec_name;
+    size_t rec_pos;         /* events shown: c->t is rec->t cut at rec_pos (borrowed) */
+    struct lab *lab;        /* mailscope --lab: the lab in this loop (ui/labface.c) */
+    bool lab_in_ps;
+    char lab_url[160];
 };
 
 /* console.c */
@@ -68,6 +77,19 @@ void console_cancel(struct console *c);
 void console_prompt_done(struct console *c, bool accepted);
 void console_layout(struct console *c);
 char **console_complete(const char *word, bool first_word);
+
+/* console.c: the console over a loaded recording (replay.c loads it). */
+int console_replay(struct recording *rec, const char *name);
+
+/* replay.c: what the console does differently in a replay */
+void replay_seek(struct console *c, size_t pos);
+/* A key replay handles (stepping, refusals): true when it used it. */
+bool replay_key(struct console *c, int key);
+/* A typed line or command that would reach a server: refused (true). */
+bool replay_refuses(struct console *c, const struct cmd_info *cmd);
+void replay_goto(struct console *c, const char *args);
+void replay_status(struct console *c, WINDOW *w);
+void replay_step_bar(struct console *c, WINDOW *w);
 
 /* keys.c */
 void keys_handle(struct console *c, int key);

@@ -25,8 +25,28 @@ void ipane_free(struct ipane *ip)
 {
     tv_free(&ip->tv);
     ruleset_free(&ip->rules);
+    if (ip->have_log)
+        logscan_evidence_free(&ip->log);
+    ip->have_log = false;
 }
 
+
+/* The clock certificates are judged by: the recording's start in a replay. */
+static time_t ipane_now(const struct ipane *ip)
+{
+    return ip->rec && ip->rec->t.wall0.tv_sec ? ip->rec->t.wall0.tv_sec : time(NULL);
+}
+
+/* In a replay stepped back before the handshake there is no chain yet. */
+static bool tls_yet(const struct ipane *ip, const struct transcript *t)
+{
+    if (!ip->rec)
+        return true;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ev[i].kind == TR_TLS)
+            return true;
+    return false;
+}
 
 static void date(time_t t, char *buf, size_t cap)
 {
@@ -78,13 +98,13 @@ static void cert(struct ipane *ip, const struct tls_info *tls, size_t i, time_t 
 
 static void chain_tab(struct ipane *ip, const struct transcript *t)
 {
-    if (!t->has_tls || !t->tls.n_chain) {
+    if (!t->has_tls || !t->tls.n_chain || !tls_yet(ip, t)) {
         tv_addf(&ip->tv, ROLE_DIM, "No certificate yet: the chain shows here after STARTTLS or on an "
              "implicit-TLS connection (imaps://, pop3s://).");
         return;
     }
     const struct tls_info *tls = &t->tls;
-    time_t now = time(NULL);
+    time_t now = ipane_now(ip);
     tv_addf(&ip->tv, tls->verified ? ROLE_BANNER_OK : ROLE_BANNER_BAD, "%s",
          tls->verified ? "Chain verified" : "Chain NOT verified");
     if (!tls->verified)
@@ -112,7 +132,7 @@ static void chain_tab(struct ipane *ip, const struct transcript *t)
 
 static void tls_tab(struct ipane *ip, const struct transcript *t)
 {
-    if (!t->has_tls) {
+    if (!t->has_tls || !tls_yet(ip, t)) {
         tv_addf(&ip->tv, ROLE_DIM, "No TLS yet: /starttls upgrades a plain connection.");
         return;
     }
@@ -148,13 +168,16 @@ static void caps_section(struct ipane *ip, const char *title, const struct capse
 
 static void caps_tab(struct ipane *ip, const struct session *s)
 {
-    if (!s) {
+    if (!s && !ip->rec) {
         tv_addf(&ip->tv, ROLE_DIM, "Not connected.");
         return;
     }
-    const struct capset *pre = session_caps(s, CAPS_BEFORE_TLS);
-    const struct capset *tls = session_caps(s, CAPS_AFTER_TLS);
-    const struct capset *login = session_caps(s, CAPS_AFTER_LOGIN);
+    if (ip->rec)
+        tv_addf(&ip->tv, ROLE_DIM, "As recorded at the end of the session:");
+    const struct capset *pre = s ? session_caps(s, CAPS_BEFORE_TLS) : &ip->rec->caps[CAPS_BEFORE_TLS];
+    const struct capset *tls = s ? session_caps(s, CAPS_AFTER_TLS) : &ip->rec->caps[CAPS_AFTER_TLS];
+    const struct capset *login = s ? session_caps(s, CAPS_AFTER_LOGIN)
+                                   : &ip->rec->caps[CAPS_AFTER_LOGIN];
     caps_section(ip, "Before TLS", pre, NULL);
     caps_section(ip, "After TLS", tls, pre);
     caps_section(ip, "After login", login, tls->known ? tls : pre);
@@ -188,9 +211,61 @@ static void hypothesis(struct ipane *ip, const struct diag_hypothesis *h,
     tv_addf(&ip->tv, ROLE_DIM, "  source: %s", r->source);
 }
 
+/* A replay shows the diagnoses the recording holds, as they were made (the
+ * rules may have changed since). */
+static void recorded_diagnosis(struct ipane *ip)
+{
+    const struct recording *r = ip->rec;
+    tv_addf(&ip->tv, ROLE_DIM, "As recorded (%s%s%s):", r->result ? r->result : "no result",
+            r->summary ? ": " : "", r->summary ? r->summary : "");
+    if (!r->n_diag)
+        tv_addf(&ip->tv, ROLE_DIM, "%s", r->diagnosis_note ? r->diagnosis_note
+                                                            : "Nothing to diagnose: no step failed.");
+    for (size_t i = 0; i < r->n_diag; i++) {
+        const struct recording_diag *d = &r->diag[i];
+        tv_addf(&ip->tv, i ? ROLE_NORMAL : ROLE_TITLE, "%s  %s (%s, %s)", d->id ? d->id : "?",
+                d->title ? d->title : "", d->confidence ? d->confidence : "?",
+                d->severity ? d->severity : "?");
+        for (size_t k = 0; k < d->n_for; k++)
+            tv_addf(&ip->tv, ROLE_ADDED, "  + %s", d->ev_for[k]);
+        for (size_t k = 0; k < d->n_against; k++)
+            tv_addf(&ip->tv, ROLE_REMOVED, "  - %s", d->ev_against[k]);
+        if (i)
+            continue;
+        if (d->explanation)
+            tv_addf(&ip->tv, ROLE_NORMAL, "  %s", d->explanation);
+        for (size_t k = 0; k < d->n_fix; k++)
+            tv_addf(&ip->tv, ROLE_NORMAL, "  fix %zu: %s", k + 1, d->fix[k]);
+        if (d->verify)
+            tv_addf(&ip->tv, ROLE_DIM, "  verify: %s", d->verify);
+        if (d->source)
+            tv_addf(&ip->tv, ROLE_DIM, "  source: %s", d->source);
+    }
+}
+
+/* The walkthrough steps recorded up to the replay's position. */
+static void recorded_walkthrough(struct ipane *ip, const struct transcript *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tr_event *e = &t->ev[i];
+        if (e->kind != TR_WALK)
+            continue;
+        n++;
+        tv_addf(&ip->tv, ROLE_NORMAL, "%s [%s] %s", e->ref ? e->ref : "?",
+                e->status ? e->status : "", e->message ? e->message : "");
+    }
+    if (!n)
+        tv_addf(&ip->tv, ROLE_DIM, "No walkthrough step recorded up to this point.");
+}
+
 /* Ranked hypotheses for what the session shows now, the best one in full. */
 static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
+    if (ip->rec) {
+        recorded_diagnosis(ip);
+        return;
+    }
     if (!s) {
         tv_addf(&ip->tv, ROLE_DIM, "Not connected.");
         return;
@@ -206,6 +281,13 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
         .user = ip->o ? (ip->o->user ? ip->o->user : ip->o->url.user) : "",
         .url = ip->o ? ip->o->url_text : NULL, .port = ip->o ? ip->o->url.port : 0,
         .expiry_warn_days = ip->soon_days, .redact_user = ip->o && ip->o->redact_user };
+    if (ip->have_log) {
+        tg.log_lines = (const char *const *)ip->log.lines;
+        tg.n_log_lines = ip->log.n;
+        tg.log_server = ip->log.server;
+        tv_addf(&ip->tv, ROLE_DIM, "server log %s: %zu failure line%s used as evidence",
+                ip->log.path, ip->log.n, ip->log.n == 1 ? "" : "s");
+    }
     struct evidence_store st;
     struct diag_result r;
     evidence_collect_live(&st, t, (struct session *)s, &tg);
@@ -221,7 +303,7 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
 
 void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
-    size_t n = s ? t->n : 0;
+    size_t n = s || ip->rec ? t->n : 0;
     if (ip->built && ip->built_events == n && ip->built_tab == ip->tab && ip->built_session == s)
         return;
     ip->built = true;
@@ -237,6 +319,10 @@ void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct se
     case TAB_CAPS: caps_tab(ip, s); break;
     case TAB_DIAGNOSIS: diagnosis_tab(ip, t, s); break;
     case TAB_WALKTHROUGH:
+        if (ip->rec) {
+            recorded_walkthrough(ip, t);
+            break;
+        }
         tv_addf(&ip->tv, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
              "this version yet.");
         break;

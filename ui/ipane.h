@@ -1,17 +1,21 @@
 /* ipane — the inspector pane: tabs Chain, TLS, Capabilities, Diagnosis,
  * Walkthrough, each drawn from the transcript and the session as they are
  * now. Capabilities show what appeared (+) and vanished (-) across TLS and
- * login. */
+ * login. In a replay (ip->rec set) the same tabs show the recording: its
+ * capabilities, the diagnoses it recorded, its walkthrough steps, the chain
+ * judged at the time it was recorded. */
 #ifndef MAILSCOPE_IPANE_H
 #define MAILSCOPE_IPANE_H
 
 #include <curses.h>
 
+#include "logscan.h"
 #include "options.h"
 #include "rules.h"
 #include "session.h"
 #include "textview.h"
 #include "transcript.h"
+#include "recording.h"
 
 enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
 
@@ -28,6 +32,11 @@ struct ipane {
     const struct session *built_session;
     bool built;
     char rules_warn[512];
+    struct logscan_evidence log;    /* /log or --server-log; n == 0 when none */
+    bool have_log;
+    /* replay: the recording's capabilities, diagnoses and clock stand in for
+     * the session's (NULL when live) */
+    const struct recording *rec;
 };
 
 void ipane_init(struct ipane *ip);

@@ -95,7 +95,7 @@ static void transcript_key(struct console *c, int key)
         break;
     case '\t': c->focus = FOCUS_INSPECTOR; break;
     case 'v':
-        if (c->have_session && tv_ref_in_view(tv, h)) {
+        if ((c->have_session || c->rec) && tv_ref_in_view(tv, h)) {
             c->viewer_ref = tv_ref_in_view(tv, h);
             c->viewer_page = tpane_literal_page(&c->t, c->viewer_ref, 0, &c->viewer);
             c->viewing = true;
@@ -181,6 +181,8 @@ void keys_handle(struct console *c, int key)
         prompt_key(c, key);
         return;
     }
+    if (c->rec && replay_key(c, key))
+        return;
     if (global_key(c, key))
         return;
     if (key != CTRL('c'))

@@ -53,6 +53,11 @@ static void step_bar(struct console *c)
     WINDOW *w = c->wstep;
     werase(w);
     wbkgd(w, theme_attr(ROLE_STATUS));
+    if (c->rec) {
+        replay_step_bar(c, w);
+        wnoutrefresh(w);
+        return;
+    }
     enum session_proto proto = c->have_session ? c->o.url.proto : SESSION_IMAP;
     enum plan_step next = c->have_session ? plan_next(&c->plan) : STEP_CONNECT;
     for (int st = STEP_CONNECT; st < STEP_DONE; st++) {
@@ -112,7 +117,9 @@ static void status_line(struct console *c)
     werase(w);
     wbkgd(w, theme_attr(ROLE_STATUS));
     wmove(w, 0, 0);
-    if (c->have_session) {
+    if (c->rec) {
+        replay_status(c, w);
+    } else if (c->have_session) {
         const struct tls_info *tls = session_tls(c->s);
         bool secure = session_secure(c->s);
         wprintw(w, " %s:%u %s | ", c->o.url.host, c->o.url.port,
@@ -152,7 +159,7 @@ static void status_line(struct console *c)
         free(clean);
         wattrset(w, theme_attr(ROLE_STATUS));
     } else {
-        wprintw(w, " | F1 help F5 step Tab focus");
+        wprintw(w, c->rec ? " | ] [ step  F1 help" : " | F1 help F5 step Tab focus");
     }
     wnoutrefresh(w);
 }
@@ -201,6 +208,8 @@ static void help_overlay(struct console *c)
         "A line that is not a /command goes to the server as typed (IMAP: tagged a001",
         "when it has no tag). // sends a line that starts with a slash.",
         "Lines marked in yellow were sent or received in clear text (before TLS).",
+        "Replay (mailscope replay FILE.json): ] [ next / previous event (F5 next),",
+        "  } { next / previous command, > < end / start, /goto SECONDS|+Ns|#N|end|start",
         NULL };
     wattrset(win, theme_attr(ROLE_TITLE));
     mvwaddnstr(win, y++, 2, "mailscope: keys", w - 4);
@@ -257,7 +266,7 @@ void paint(struct console *c)
     }
     if (c->have_session && !session_busy(c->s))
         plan_settle(&c->plan);   /* the step bar shows the step that will really run */
-    if (c->have_session)
+    if (c->have_session || c->rec)
         tpane_sync(&c->tp, &c->t);
     ipane_refresh(&c->ip, &c->t, c->have_session ? c->s : NULL);
     step_bar(c);

@@ -276,7 +276,7 @@ save_and_record_without_credentials() {
     local i
     for i in $(seq 50); do [[ -s "$work/rec.json" ]] && break; sleep 0.1; done
     [[ -s "$work/rec.json" ]] || { fail "--record wrote nothing"; return; }
-    grep -q '"mailscope.transcript/1"' "$work/rec.json" || fail "the recording has no schema"
+    grep -q '"mailscope.transcript/2"' "$work/rec.json" || fail "the recording has no schema"
     grep -qF "Set-ImapSettings" "$work/rec.json" || fail "the operator's note is not recorded"
     grep -qF "AUTHENTICATE PLAIN *****" "$work/saved.txt" || fail "the saved text lacks the login"
     [[ $(grep -c "BEGIN CERTIFICATE" "$work/chain.pem") == 2 ]] || fail "chain.pem lacks the chain"
@@ -360,6 +360,83 @@ search_in_transcript() {
     absent "not found"
 }
 
+replay_steps_through_a_recording() {
+    PW="$MS_TEST_PASSWORD" "$MS_BIN" probe "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" \
+        --password-env PW --record "$work/rep.json" >/dev/null || { fail "probe --record failed"; return; }
+    local n
+    n=$(grep -c '"kind": ' "$work/rep.json")
+    start replay "$work/rep.json"
+    wait_for "REPLAY" || return
+    wait_for "rep.json" || return
+    wait_for "event $n/$n" || return                # it opens at the end
+    wait_for "Dovecot (Debian) ready." || return    # the recorded greeting
+    wait_for "#0 CN=mail.test" || return            # the Chain tab as recorded
+    wait_for "C: a005 LOGOUT" || return
+    keys -l "{"                                     # back one command: the logout is gone
+    sleep 0.3
+    absent "a005 LOGOUT"
+    absent "event $n/$n"
+    keys -l "}"                                     # forward a whole command: back at the end
+    wait_for "C: a005 LOGOUT" || return
+    wait_for "event $n/$n" || return
+    keys -l "["                                     # one event back
+    wait_for "event $((n - 1))/$n" || return
+    line "/goto 0"
+    wait_for "event 0/$n +0.000s" || return
+    absent "Dovecot (Debian) ready."
+    wait_for "No certificate yet" || return         # before the handshake
+    keys -l "]"
+    wait_for "event 1/$n" || return
+    line "/goto +10s"
+    wait_for "event $n/$n" || return
+    wait_for "Dovecot (Debian) ready." || return
+    line "/connect imap://127.0.0.1:1"
+    wait_for "replay is read-only: /connect refused, nothing is sent" || return
+    line "NOOP"
+    wait_for "read-only: a line for the server refused" || return
+    absent "C: a006"
+    absent "$MS_TEST_PASSWORD"
+}
+
+# step_until TEXT: F5 until the screen shows TEXT (at most 10 steps).
+step_until() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        screen | grep -qF -- "$1" && return 0
+        keys F5
+        sleep "$((${MS_SLOW_FACTOR:-1} * 5))e-1"
+    done
+    wait_for "$1" 2
+}
+
+# The founding case in the console's own lab: the failure, the fix typed with
+# /ps into the simulated Exchange shell, the passing re-test.
+lab_founding_case_fixed_with_ps() {
+    start --lab --lab-address 127.77.1.30
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || return
+    step_until "NO AUTHENTICATE failed." || return
+    wait_for "exchange EX01.contoso.local" || return
+    line "/ps Get-ImapSettings | Format-List X509CertificateName,LoginType"
+    wait_for "X509CertificateName : mail.contoso.com" || return
+    line "/ps Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
+    wait_for "WARNING: Changes to IMAP4 settings will only take effect" || return
+    line "/ps Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE"
+    wait_for "MSExchangeIMAP4BE restarted" || return
+    line "/ps Frob-Server"
+    wait_for "The term 'Frob-Server' is not recognized" || return
+    line "/connect"
+    step_until "OK AUTHENTICATE completed." || return
+    step_until "EXAMINE completed." || return
+    # the re-test's transcript carries the fix typed before it
+    line "/save $work/lab-retest.txt"
+    local deadline=$((SECONDS + 5 * ${MS_SLOW_FACTOR:-1}))
+    while [[ ! -s $work/lab-retest.txt ]] && ((SECONDS < deadline)); do sleep 0.1; done
+    grep -qF "[PS] EX01> Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" \
+        "$work/lab-retest.txt" || fail "the saved re-test lacks the fix"
+    grep -qF "MSExchangeIMAP4BE restarted" "$work/lab-retest.txt" || fail "the saved re-test lacks the restart"
+    grep -qF "OK AUTHENTICATE completed." "$work/lab-retest.txt" || fail "the saved re-test lacks the login"
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
@@ -367,7 +444,8 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          big_literal_is_paged_from_the_spill_file \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
-         chain_tab_shows_an_expired_certificate search_in_transcript; do
+         chain_tab_shows_an_expired_certificate search_in_transcript \
+         replay_steps_through_a_recording lab_founding_case_fixed_with_ps; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"

@@ -395,7 +395,7 @@ Test(dovecot, record_json_transcript_without_password)
     assert_no_password(text, len);
     json_t *doc = json_loads(text, 0, NULL);
     cr_assert_not_null(doc);
-    cr_assert_str_eq(str(doc, "schema"), "mailscope.transcript/1");
+    cr_assert_str_eq(str(doc, "schema"), "mailscope.transcript/2");
     cr_assert(json_array_size(json_object_get(doc, "events")) > 10);
     cr_assert(contains(text, len, "PASS *****"));
     json_decref(doc);

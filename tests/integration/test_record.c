@@ -247,7 +247,7 @@ Test(record, json_keeps_its_schema_and_every_event)
     json_error_t e;
     json_t *j = json_loads(rc.text, 0, &e);
     cr_assert_not_null(j, "%s", e.text);
-    cr_expect_str_eq(json_string_value(json_object_get(j, "schema")), "mailscope.transcript/1");
+    cr_expect_str_eq(json_string_value(json_object_get(j, "schema")), "mailscope.transcript/2");
     cr_expect_gt(json_array_size(json_object_get(j, "events")), 20);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "report"), "status")),
                      "CRITICAL");

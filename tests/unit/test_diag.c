@@ -14,6 +14,7 @@
 struct spec {
     const char *proto, *failure, *step, *reply, *line, *family, *version, *user, *host;
     const char *caps, *problem, *message;
+    const char *log;        /* one server-log line (a context field) */
     char covers;            /* 'y', 'n' or 0 (unknown) */
     bool secure;
     unsigned port;
@@ -23,6 +24,7 @@ struct spec {
 struct built {
     struct diag_evidence e;
     char code[64], caps[512];
+    const char *log[1];
 };
 
 static void build(struct built *b, const struct spec *s)
@@ -55,6 +57,11 @@ static void build(struct built *b, const struct spec *s)
     e->cert_seen = s->problem || s->covers;
     e->cert_covers_server = s->covers == 'y' ? 1 : s->covers == 'n' ? 0 : -1;
     e->secure = s->secure;
+    if (s->log) {
+        b->log[0] = s->log;
+        e->log_lines = b->log;
+        e->n_log_lines = 1;
+    }
     e->port = s->port;
     e->elapsed_ms = s->elapsed ? s->elapsed : -1;
 }
@@ -114,6 +121,10 @@ static const struct { const char *id; struct spec pos, near; } cases[] = {
       { .failure = "protocol", .reply = "a003 NO Server Unavailable. 16" } },
     { "R-EXCH-011", { .failure = "closed", .line = "* BYE Connection is closed. 10" },
       { .failure = "closed", .line = "* BYE Connection is closed. 11" } },
+    { "R-EXCH-017", EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyTimeout"),
+      EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyNotAuthenticated") },
+    { "R-EXCH-016", EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:FailClientAccessRules"),
+      EXLOGIN(.log = "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:LogonDenied") },
     { "R-EXCH-007",
       { .failure = "auth", .step = "login", .family = "exchange",
         .reply = "a002 BAD Command Argument Error. 11" },
@@ -546,6 +557,52 @@ Test(diag, clear_text_lines_are_labelled, .init = load, .fini = unload)
     diag_result_free(&r);
 }
 
+/* Each ErrMsg value of the protocol log's catalogue (knowledge A4) makes its
+ * rule certain and first, on the same bare "NO LOGIN failed." */
+Test(diag, log_errmsg_makes_its_rule_certain, .init = load, .fini = unload)
+{
+    static const struct { const char *log, *id, *user; } t[] = {
+        { "R=\"a2 NO LOGIN failed.\";Msg=Proxy:ex02:1993:SSL;ErrMsg=ProxyNotAuthenticated", "R-EXCH-001", NULL },
+        { "R=\"z NO [Error=ProxyNotAuthenticated Proxy=ex02:1993:SSL] LOGIN failed.\"", "R-EXCH-001", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=UserDisabled", "R-EXCH-004", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:WellKnownAccount", "R-EXCH-014", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:LogonDenied", "R-EXCH-013", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoADRecipient", "R-EXCH-013", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=ProxyFailed", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoProxyConnection", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=NoBackendFound", "R-EXCH-017", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:FailClientAccessRules", "R-EXCH-016", NULL },
+        { "R=\"a2 NO LOGIN failed.\";ErrMsg=LogonFailed:UnsupportedLoginFormat2", "R-EXCH-015",
+          "CONTOSO\\alice\\sales" },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        struct built b;
+        struct diag_result r;
+        build(&b, &(struct spec)EXLOGIN(.log = t[i].log, .user = t[i].user));
+        diag_run(&rs, &b.e, &r);
+        cr_assert_geq(r.n, 1, "%s", t[i].log);
+        cr_expect_str_eq(r.h[0].rule->id, t[i].id, "%s", t[i].log);
+        cr_expect_str_eq(r.h[0].confidence, "certain", "%s", t[i].log);
+        for (size_t k = 1; k < r.n; k++)
+            cr_expect_str_neq(r.h[k].confidence, "certain", "%s also certain for %s",
+                              r.h[k].rule->id, t[i].log);
+        diag_result_free(&r);
+    }
+}
+
+/* A log line of another kind (or none) never makes a guess certain. */
+Test(diag, log_without_errmsg_changes_nothing, .init = load, .fini = unload)
+{
+    struct built b;
+    struct diag_result r;
+    build(&b, &(struct spec)EXLOGIN(.log = "R=\"a2 OK LOGIN completed.\";Msg=ProxySuccess"));
+    diag_run(&rs, &b.e, &r);
+    cr_assert_geq(r.n, 1);
+    cr_expect_str_eq(r.h[0].rule->id, "R-EXCH-013");
+    for (size_t k = 0; k < r.n; k++)
+        cr_expect_str_neq(r.h[k].confidence, "certain", "%s", r.h[k].rule->id);
+    diag_result_free(&r);
+}
 Test(diag, dovecot_delay_counts_for_a_refused_password, .init = load, .fini = unload)
 {
     struct built b;
@@ -589,5 +646,29 @@ Test(rules, port_and_elapsed_take_numbers)
                      "accepted: %s", bad[i]);
         cr_expect(strstr(err, "t.rules:3:") != NULL, "error names the line: %s", err);
         ruleset_free(&set);
+    }
+}
+
+/* Exchange names the error on the wire for proxied logins and health
+ * mailboxes: "NO [Error=ProxyNotAuthenticated Proxy=...] LOGIN failed." (IMAP),
+ * "-ERR Logon failure: ... [Error=... Proxy=...]" (POP3). */
+Test(diag, error_bracket_on_the_wire_makes_the_proxy_rule_certain, .init = load, .fini = unload)
+{
+    static const struct spec specs[] = {
+        { .failure = "auth", .step = "login", .family = "exchange",
+          .reply = "a002 NO [Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1993:SSL] LOGIN failed." },
+        { .proto = "pop3", .failure = "auth", .step = "login", .family = "exchange",
+          .reply = "-ERR Logon failure: unknown user name or bad password. "
+                   "[Error=ProxyNotAuthenticated Proxy=EX01.contoso.local:1995:SSL]" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct built b;
+        struct diag_result r;
+        build(&b, &specs[i]);
+        diag_run(&rs, &b.e, &r);
+        cr_assert_geq(r.n, 1);
+        cr_expect_str_eq(r.h[0].rule->id, "R-EXCH-001", "%s", specs[i].reply);
+        cr_expect_str_eq(r.h[0].confidence, "certain");
+        diag_result_free(&r);
     }
 }
