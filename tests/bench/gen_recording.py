@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """gen_recording.py BASE.json N > OUT.json — a recording (mailscope.transcript/1)
-for the console benchmark: BASE's report and events, then N received lines
+for the console benchmark: everything BASE has, its events, then N received lines
 "* line I of the bench ..." (line N-10 also carries "xyzzy FOUND-IT"). Streams
 the events out, so a million lines need little memory."""
 import json
@@ -13,8 +13,8 @@ def main():
     events = base.get("events", [])
     t = events[-1]["t"] if events else 0.0
     out = sys.stdout
-    out.write('{"schema": %s, "report": %s, "events": [\n'
-              % (json.dumps(base["schema"]), json.dumps(base["report"])))
+    head = {k: v for k, v in base.items() if k != "events"}
+    out.write(json.dumps(head)[:-1] + ', "events": [\n')
     first = True
     for e in events:
         out.write(("" if first else ",\n") + json.dumps(e))
