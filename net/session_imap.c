@@ -90,11 +90,10 @@ static int start_authenticate(struct session *s, struct op *op)
             return 0;   /* the op has been ended with the reason */
     }
     next_tag(s, op->tag, sizeof op->tag);
-    char display[200];
-    snprintf(display, sizeof display, "%s AUTHENTICATE %s%s", op->tag, sasl_mech_name(op->mech),
-             has_ir ? (op->mech == AUTH_NTLM || op->mech == AUTH_EXTERNAL ? " " : " *****") : "");
-    if (has_ir && (op->mech == AUTH_NTLM || op->mech == AUTH_EXTERNAL))
-        snprintf(display + strlen(display), sizeof display - strlen(display), "%s", ir);
+    char display[400];
+    bool public_ir = op->mech == AUTH_NTLM || op->mech == AUTH_EXTERNAL;
+    snprintf(display, sizeof display, "%s AUTHENTICATE %s%s%s", op->tag, sasl_mech_name(op->mech),
+             has_ir ? " " : "", has_ir ? (public_ir ? ir : sasl_payload_display(s, op)) : "");
     size_t n = strlen(display) + (ir ? strlen(ir) : 0) + 8;
     char *wire = malloc(n);
     if (!wire)

@@ -42,6 +42,7 @@ struct op {
     int replies_pending;    /* POP3 pipelined USER+PASS: replies still to come */
     unsigned data_lines;    /* POP3 multi-line data lines / IMAP untagged data lines seen */
     bool bulk;              /* bulk data is flowing: time the reply by its silence */
+    char sasl_display[200]; /* what the transcript shows of a SASL payload */
 };
 
 struct qevent {
@@ -142,6 +143,10 @@ int pop3_raw(struct session *s, const char *line);
  * with the op failed. initial_response: the first message (NULL when the
  * mechanism starts with the server). */
 int sasl_initial_response(struct session *s, struct op *op, char **b64);
+/* What the transcript shows for a secret SASL payload of op's mechanism:
+ * "*****", with the identity it carries for PLAIN, XOAUTH2 and OAUTHBEARER
+ * ("***** (user alice)"; "<user>" under --redact-user). Kept in op. */
+const char *sasl_payload_display(struct session *s, struct op *op);
 int sasl_next_response(struct session *s, struct op *op, const char *challenge, size_t clen,
                        char **b64, const char **display);
 const char *sasl_mech_name(enum session_auth mech);

@@ -64,7 +64,7 @@ static int start_auth(struct session *s, struct op *op)
              has_ir ? ir : "");
     bool public_ir = op->mech == AUTH_NTLM || op->mech == AUTH_EXTERNAL;
     snprintf(display, sizeof display, "AUTH %s%s%s", sasl_mech_name(op->mech), has_ir ? " " : "",
-             has_ir ? (public_ir ? ir : "*****") : "");
+             has_ir ? (public_ir ? ir : sasl_payload_display(s, op)) : "");
     if (ir)
         sasl_free(ir, strlen(ir));
     op->sasl_step = has_ir ? 1 : 0;

@@ -121,6 +121,17 @@ static int cancel(char **b64, const char **display, struct op *op)
     return *b64 ? 0 : -1;
 }
 
+const char *sasl_payload_display(struct session *s, struct op *op)
+{
+    bool names_user = op->mech == AUTH_PLAIN || op->mech == AUTH_XOAUTH2 ||
+                      op->mech == AUTH_OAUTHBEARER;
+    const char *user = s->p.redact_user ? SESSION_USER_MARK : s->user;
+    if (!names_user || !user || !*user)
+        return "*****";
+    snprintf(op->sasl_display, sizeof op->sasl_display, "***** (user %.120s)", user);
+    return op->sasl_display;
+}
+
 /* The answer to one "+ challenge". Unknown extra rounds are cancelled. */
 int sasl_next_response(struct session *s, struct op *op, const char *challenge, size_t clen,
                        char **b64, const char **display)
@@ -132,8 +143,7 @@ int sasl_next_response(struct session *s, struct op *op, const char *challenge, 
     case AUTH_PLAIN: case AUTH_XOAUTH2: case AUTH_OAUTHBEARER: case AUTH_EXTERNAL:
         if (step == 0) {
             rc = sasl_initial_response(s, op, b64) < 0 ? -1 : 0;
-            if (op->mech == AUTH_EXTERNAL)
-                *display = "=";
+            *display = op->mech == AUTH_EXTERNAL ? "=" : sasl_payload_display(s, op);
         } else if (op->mech == AUTH_XOAUTH2 || op->mech == AUTH_OAUTHBEARER) {
             /* The server's error details: the client must answer to get the final NO. */
             *b64 = strdup(op->mech == AUTH_XOAUTH2 ? "" : "AQ==");

@@ -17,7 +17,7 @@ MS_BUILD_PACKAGES=(
 # shellcheck disable=SC2034
 MS_TEST_PACKAGES=(
     "${MS_BUILD_PACKAGES[@]}"
-    libcriterion-dev dovecot-imapd dovecot-pop3d tmux
+    libcriterion-dev dovecot-imapd dovecot-pop3d tmux jq
     chromium    # renders the .html transcript in the export tests (headless screenshot)
 )
 

@@ -8,14 +8,15 @@
 const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_CONNECT, "/connect", "URL", "connect to imap://, imaps://, pop3:// or pop3s://host[:port]" },
     { CMD_STEP, "/step", "", "run the next step of the plan (F5)" },
-    { CMD_SKIP, "/skip", "", "skip the next step of the plan" },
+    { CMD_SKIP, "/skip", "", "skip the next step of the plan (or the walkthrough's action)" },
     { CMD_CAPABILITY, "/capability", "", "ask for the capabilities (IMAP CAPABILITY, POP3 CAPA)" },
     { CMD_STARTTLS, "/starttls", "", "upgrade to TLS (STARTTLS / STLS)" },
     { CMD_LOGIN, "/login", "[USER]", "log in (IMAP LOGIN, POP3 USER/PASS); asks for the password" },
     { CMD_AUTH, "/auth", "MECH [USER]", "log in with a mechanism: plain login-sasl cram-md5 xoauth2 "
                                         "oauthbearer external ntlm apop user" },
     { CMD_CHAIN, "/chain", "[save FILE.pem]", "show the certificate chain (or save it as PEM)" },
-    { CMD_WALKTHROUGH, "/walkthrough", "[ID]", "show the guided walkthrough (diagnosis)" },
+    { CMD_WALKTHROUGH, "/walkthrough", "[ID|stop]", "start the guided walkthrough for the "
+                                                    "diagnosis (or playbook ID); show it" },
     { CMD_SAVE, "/save", "FILE", "save the transcript (.txt .md .html .json), credentials redacted" },
     { CMD_HELP, "/help", "", "list the keys and commands (F1)" },
     { CMD_QUIT, "/quit", "", "leave mailscope" },
@@ -33,6 +34,10 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
                                    "this user become diagnosis evidence" },
     { CMD_GOTO, "/goto", "SECONDS|#N|end", "replay: show the recording up to a time (1.5, +1.5s), "
                                           "an event (#12), the start or the end" },
+    { CMD_DONE, "/done", "[NOTE]", "walkthrough: the action is done (key d)" },
+    { CMD_FAILED, "/failed", "[NOTE]", "walkthrough: the action failed (key f)" },
+    { CMD_ANSWER, "/answer", "WORD [NOTE]", "walkthrough: answer the question (yes, no...; "
+                                            "keys y n)" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -13,7 +13,7 @@ void diag_evidence_init(struct diag_evidence *e)
     e->failure = e->step = e->reply = e->message = e->code = e->greeting = "";
     e->family = "unknown";
     e->family_version = e->user = e->host = e->url = e->tls_version = "";
-    e->server_fqdn = e->cert_cn = "";
+    e->server_fqdn = e->cert_cn = e->server_short = "";
     e->cert_covers_server = -1;
     e->elapsed_ms = -1;
 }
@@ -312,6 +312,8 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
     if (IS("user")) return e->user[0] && !e->redact_user ? e->user : "<user>";
     if (IS("server_fqdn")) return e->server_fqdn[0] ? e->server_fqdn : "<server FQDN>";
     if (IS("server")) {
+        if (e->server_short && e->server_short[0])
+            return e->server_short;
         if (!e->server_fqdn[0])
             return "<server>";
         snprintf(tmp, tmplen, "%.*s", (int)strcspn(e->server_fqdn, "."), e->server_fqdn);
@@ -325,8 +327,17 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
         snprintf(tmp, tmplen, "%u", e->port);
         return tmp;
     }
+    if (IS("backend_port")) return e->pop3 ? "1995" : "1993";
 #undef IS
     return NULL;
+}
+
+bool diag_placeholder_known(const char *name, size_t n)
+{
+    struct diag_evidence e;
+    char tmp[64];
+    diag_evidence_init(&e);
+    return fill_value(name, n, &e, tmp, sizeof tmp) != NULL;
 }
 
 char *diag_fill(const char *s, const struct diag_evidence *e)

@@ -63,6 +63,7 @@ struct diag_evidence {
     long elapsed_ms;                 /* the failing step's duration; -1 unknown */
     const char *const *log_lines;    /* lines of a server log the operator loaded (borrowed) */
     size_t n_log_lines;
+    const char *server_short;        /* the NTLM NetBIOS computer name, "" when unknown */
 };
 
 struct diag_hypothesis {
@@ -86,8 +87,12 @@ bool diag_cond_holds(const struct rule_cond *c, const struct diag_evidence *e);
 void diag_run(const struct ruleset *rs, const struct diag_evidence *e, struct diag_result *out);
 void diag_result_free(struct diag_result *r);
 /* s with its placeholders filled from e (caller frees; NULL on no memory).
- * An unknown value reads "<server FQDN>", "<certificate name>", ... */
+ * An unknown value reads "<server FQDN>", "<certificate name>", ...
+ * {server} is the NetBIOS name when known, else the FQDN's first label;
+ * {backend_port} is Exchange's backend port (1993 IMAP, 1995 POP3). */
 char *diag_fill(const char *s, const struct diag_evidence *e);
+/* Is name[0..n) a placeholder diag_fill() knows? */
+bool diag_placeholder_known(const char *name, size_t n);
 /* The "diagnoses" array of the probe report. */
 json_t *diag_json(const struct diag_result *r, const struct diag_evidence *e);
 /* For the text report: the top hypothesis (or the no-rule sentence) in a few

@@ -109,6 +109,8 @@ static void cert_facts(struct evidence_store *st, const struct transcript *t,
     if (!src)
         st->fqdn[0] = 0;
     e->server_fqdn = st->fqdn;
+    if (src && t->has_ntlm && t->ntlm.netbios_computer[0])
+        e->server_short = t->ntlm.netbios_computer;   /* Exchange's -Server takes this name */
     if (!t->has_tls)
         return;
     snprintf(st->tls_version, sizeof st->tls_version, "%s", t->tls.version);

@@ -1,6 +1,7 @@
 /* tlsversions — one handshake per TLS version. */
 #include "tlsversions.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,47 +98,95 @@ static void judge_all(struct tlsversions *v)
                  "OpenSSL cannot offer it)", skip);
 }
 
-void tlsversions_run(struct loop *l, const struct tlsrun_target *target, const char *url,
-                     struct tlsversions *out)
+void tlsversions_begin(struct tlsversions_job *j, struct loop *l,
+                       const struct tlsrun_target *target, const char *url,
+                       struct tlsversions *out)
 {
+    memset(j, 0, sizeof *j);
+    j->l = l;
+    j->out = out;
     memset(out, 0, sizeof *out);
     out->target = *target;
     snprintf(out->host, sizeof out->host, "%s", target->host);
     snprintf(out->url, sizeof out->url, "%s", url);
     out->target.host = out->host;
-    const char *stop = NULL;   /* after a failure that is not about TLS, don't retry */
-    for (size_t i = 0; i < TLSVERSIONS_N; i++) {
-        struct tlsver_result *res = &out->res[i];
-        int v = res->version = versions[i];
-        bool legacy = v < TLS_VERSION_1_2;   /* OpenSSL 3 offers 1.0/1.1 at level 0 only */
-        char why[300];
-        if (!tls_version_offerable(v, legacy, why, sizeof why)) {
-            res->outcome = TLSVER_NOT_TESTED;
-            snprintf(res->detail, sizeof res->detail, "%s", why);
-            continue;
-        }
-        if (stop) {
-            res->outcome = TLSVER_ERROR;
-            snprintf(res->detail, sizeof res->detail, "not tried: %.380s", stop);
-            continue;
-        }
-        struct tlsrun_target tg = out->target;
-        tg.tls.min_version = tg.tls.max_version = v;
-        tg.tls.legacy = legacy;
-        tg.insecure = true;   /* the question is the version, not the certificate */
-        struct tlsrun r;
-        if (tlsrun_start(&r, l, &tg) == 0) {
-            tlsrun_wait(l, &r, 1);
-            judge(res, &r);
-        } else {
-            res->outcome = TLSVER_ERROR;
-            snprintf(res->detail, sizeof res->detail, "out of memory");
-        }
-        tlsrun_free(&r);
-        if (res->outcome == TLSVER_ERROR)
-            stop = res->detail;
+}
+
+/* Judge what can be judged without a connection, or start the next run.
+ * false when a run was started (or failed to start and was judged). */
+static bool next_version(struct tlsversions_job *j)
+{
+    struct tlsversions *out = j->out;
+    struct tlsver_result *res = &out->res[j->i];
+    int v = res->version = versions[j->i];
+    bool legacy = v < TLS_VERSION_1_2;   /* OpenSSL 3 offers 1.0/1.1 at level 0 only */
+    char why[300];
+    if (!tls_version_offerable(v, legacy, why, sizeof why)) {
+        res->outcome = TLSVER_NOT_TESTED;
+        snprintf(res->detail, sizeof res->detail, "%s", why);
+        return true;
     }
-    judge_all(out);
+    if (j->stop) {   /* after a failure that is not about TLS, don't retry */
+        res->outcome = TLSVER_ERROR;
+        snprintf(res->detail, sizeof res->detail, "not tried: %.380s", j->stop);
+        return true;
+    }
+    struct tlsrun_target tg = out->target;
+    tg.tls.min_version = tg.tls.max_version = v;
+    tg.tls.legacy = legacy;
+    tg.insecure = true;   /* the question is the version, not the certificate */
+    if (tlsrun_start(&j->r, j->l, &tg) == 0) {
+        j->running = true;
+        return false;
+    }
+    tlsrun_free(&j->r);
+    res->outcome = TLSVER_ERROR;
+    snprintf(res->detail, sizeof res->detail, "out of memory");
+    j->stop = res->detail;
+    return true;
+}
+
+bool tlsversions_advance(struct tlsversions_job *j)
+{
+    while (!j->finished) {
+        if (j->running) {
+            if (!tlsrun_advance(&j->r))
+                return false;
+            struct tlsver_result *res = &j->out->res[j->i];
+            judge(res, &j->r);
+            tlsrun_free(&j->r);
+            j->running = false;
+            if (res->outcome == TLSVER_ERROR)
+                j->stop = res->detail;
+            j->i++;
+        } else if (j->i >= TLSVERSIONS_N) {
+            judge_all(j->out);
+            j->finished = true;
+        } else if (next_version(j)) {
+            j->i++;
+        }
+    }
+    return true;
+}
+
+void tlsversions_job_free(struct tlsversions_job *j)
+{
+    if (j->running)
+        tlsrun_free(&j->r);
+    j->running = false;
+}
+
+void tlsversions_run(struct loop *l, const struct tlsrun_target *target, const char *url,
+                     struct tlsversions *out)
+{
+    struct tlsversions_job j;
+    tlsversions_begin(&j, l, target, url, out);
+    while (!tlsversions_advance(&j))
+        if (loop_run_once(l, 1000) < 0 && errno != EINTR)
+            break;
+    tlsversions_job_free(&j);
+    if (!j.finished)
+        judge_all(out);
 }
 
 static const char *status_word(int code)

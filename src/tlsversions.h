@@ -10,6 +10,7 @@
 #define MAILSCOPE_TLSVERSIONS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "tlsrun.h"
@@ -45,6 +46,22 @@ struct tlsversions {
  * TLS 1.0 or 1.1 was (deprecated, RFC 8996), else OK. */
 void tlsversions_run(struct loop *l, const struct tlsrun_target *target, const char *url,
                      struct tlsversions *out);
+/* The same, one handshake at a time from the caller's loop (the console):
+ * begin, then tlsversions_advance() after every loop turn until it returns
+ * true (out is then judged); tlsversions_job_free() on the way out. */
+struct tlsversions_job {
+    struct loop *l;
+    struct tlsversions *out;
+    size_t i;                   /* the version being tried */
+    struct tlsrun r;
+    bool running, finished;
+    const char *stop;           /* a failure that was not about TLS: the rest are not tried */
+};
+void tlsversions_begin(struct tlsversions_job *j, struct loop *l,
+                       const struct tlsrun_target *target, const char *url,
+                       struct tlsversions *out);
+bool tlsversions_advance(struct tlsversions_job *j);
+void tlsversions_job_free(struct tlsversions_job *j);
 const char *tlsver_outcome_name(enum tlsver_outcome o);
 json_t *tlsversions_json(const struct tlsversions *v);
 void tlsversions_text(FILE *out, const struct tlsversions *v);

@@ -25,8 +25,9 @@ enum tr_kind {
     TR_NOTICE, TR_NTLM, TR_STATE, TR_CLOSED,
     TR_NOTE,                    /* the operator's own words */
     TR_WALK                     /* a walkthrough step: ref "playbook/step", status the outcome
-                                 * ("done", "failed", "skipped", "passed", "answer"),
-                                 * message the step's text and the operator's answer or note */
+                                 * ("shown", "command", "note", "done", "failed", "skipped",
+                                 * "passed", "answer"; walk.h), message the step's filled text,
+                                 * a command, or the operator's answer or note */
 };
 
 struct tr_event {

@@ -25,6 +25,7 @@
 #include "sasl.h"
 #include "secret.h"
 #include "theme.h"
+#include "walkcmd.h"
 
 static struct console *the_console;   /* readline's callbacks carry no argument */
 static int signal_fd = -1;
@@ -59,6 +60,7 @@ static void end_session(struct console *c)
 {
     if (!c->have_session)
         return;
+    walkui_session_ends(c, "the session was closed (a new connection was opened)");
     session_free(c->s);
     c->s = NULL;
     transcript_free(&c->t);
@@ -213,6 +215,8 @@ void console_prompt_done(struct console *c, bool accepted)
             send_raw(c, p.line);
     } else {
         console_message(c, "cancelled");
+        if (p.kind == PEND_STEP && c->wk.pending_id[0])
+            plan_skip(&c->plan);   /* mailscope walkthrough: do not ask again and again */
     }
     if (p.line) {
         explicit_bzero(p.line, strlen(p.line));
@@ -417,7 +421,9 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_CONNECT: connect_to(c, *args ? args : NULL); break;
     case CMD_STEP: console_step(c); break;
     case CMD_SKIP:
-        if (c->have_session)
+        if (walkui_waiting(c))
+            walkui_command(c, cmd->id, args);   /* the walkthrough's action, not the plan's step */
+        else if (c->have_session)
             plan_skip(&c->plan);
         break;
     case CMD_CAPABILITY:
@@ -442,7 +448,9 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
         else
             tab_command(c, TAB_CHAIN);
         break;
-    case CMD_WALKTHROUGH: tab_command(c, TAB_WALKTHROUGH); break;
+    case CMD_WALKTHROUGH: case CMD_DONE: case CMD_FAILED: case CMD_ANSWER:
+        walkui_command(c, cmd->id, args);
+        break;
     case CMD_SAVE: save(c, args); break;
     case CMD_HELP: c->help = true; break;
     case CMD_QUIT: c->quit = true; break;
@@ -638,10 +646,12 @@ static void run(struct console *c)
         connect_to(c, NULL);
     while (!c->quit) {
         paint(c);
-        bool waiting = c->have_session && session_busy(c->s);
+        bool waiting = (c->have_session && session_busy(c->s)) || c->wk.checking ||
+                       c->wk.pending_id[0];
         loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
         if (c->cmp && compare_advance(c->cmp))
             compare_finish(c);
+        walkui_tick(c);
         if (c->steps_queued && c->have_session && !session_busy(c->s) &&
             c->prompt == PROMPT_NONE) {
             c->steps_queued--;
@@ -653,10 +663,13 @@ static void run(struct console *c)
 static void finish(struct console *c)
 {
     char err[600] = "";
+    if (c->have_session)
+        walkui_session_ends(c, "the operator left the console");
     if (c->o.record && c->have_session && write_session(c, c->o.record, err, sizeof err) < 0)
         fprintf(stderr, "mailscope: --record: %s\n", err);
     end_session(c);
     labface_stop(c);
+    walkui_free(c);
     compare_free(c->cmp);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
@@ -698,10 +711,28 @@ static int console_open(struct console *c, bool lab, const char *scenario, const
     return 0;
 }
 
+static struct console live;   /* the live console (a replay has its own) */
+
+/* mailscope walkthrough ID URL on a terminal: the console, which runs the
+ * plan to its end and then starts playbook ID. */
+int console_walkthrough(int argc, char **argv, const char *id, const struct walkcmd_opts *wo)
+{
+    char err[300];
+    snprintf(live.wk.pending_id, sizeof live.wk.pending_id, "%s", id);
+    live.wk.backend_port = wo->backend_port;
+    live.wk.retest_auth_set = wo->retest_auth_set;
+    live.wk.retest_auth = wo->retest_auth;
+    if (wo->retest_password_env &&
+        !(live.wk.retest_secret = secret_from_env(wo->retest_password_env, err, sizeof err))) {
+        fprintf(stderr, "mailscope: %s\n", err);
+        return 3;
+    }
+    return console_main(argc, argv);
+}
+
 int console_main(int argc, char **argv)
 {
-    static struct console con;
-    struct console *c = &con;
+    struct console *c = &live;
     char err[600];
     bool lab = false;
     const char *scenario = NULL, *lab_addr = NULL;

@@ -9,5 +9,8 @@
 
 int console_main(int argc, char **argv);
 void console_usage(FILE *out);
+/* `mailscope walkthrough ID URL` on a terminal (walkcmd.h's console entry). */
+struct walkcmd_opts;
+int console_walkthrough(int argc, char **argv, const char *id, const struct walkcmd_opts *wo);
 
 #endif

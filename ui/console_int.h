@@ -15,6 +15,8 @@
 #include "session.h"
 #include "tpane.h"
 #include "transcript.h"
+#include "walk.h"
+#include "walkcheck.h"
 #include "recording.h"
 
 enum focus { FOCUS_CMD, FOCUS_TRANSCRIPT, FOCUS_INSPECTOR, FOCUS_COUNT };
@@ -28,6 +30,23 @@ struct pending {
     enum session_auth mech;
     char user[256];
     char *line;             /* PEND_RAW: the typed line (may hold a credential: wiped) */
+};
+
+/* The guided walkthrough (walkui.c). */
+struct walk_ui {
+    struct playbook_set set;
+    bool loaded;
+    struct walk w;
+    bool active;            /* w was started (it may be over: its outcome stays shown) */
+    struct walkcheck check;
+    bool checking;          /* check runs on the loop for the walk's current step */
+    unsigned check_gen;
+    unsigned backend_port;  /* --backend-port, 0: 1993/1995 */
+    bool retest_auth_set;   /* --retest-auth: the login check's mechanism */
+    enum session_auth retest_auth;
+    char *retest_secret;    /* --retest-password-env: its secret (wiped) */
+    char pending_id[80];    /* mailscope walkthrough ID URL: start ID when the plan is done */
+    size_t hinted;          /* transcript events looked at for a failure to offer a walk for */
 };
 
 struct console {
@@ -60,6 +79,7 @@ struct console {
     char message[600];
     int sig_pipe[2];
     int exit_code;
+    struct walk_ui wk;
     /* replay (mailscope replay FILE.json): read-only over a recording */
     struct recording *rec;  /* NULL in a live console */
     const char *rec_name;
@@ -93,6 +113,18 @@ void replay_step_bar(struct console *c, WINDOW *w);
 
 /* keys.c */
 void keys_handle(struct console *c, int key);
+
+/* walkui.c */
+void walkui_start(struct console *c, const char *id);
+void walkui_command(struct console *c, enum cmd_id id, const char *args);
+void walkui_answer(struct console *c, const char *word, const char *note);
+bool walkui_waiting(const struct console *c);
+/* A key in the inspector's Walkthrough tab (d f s y n); true when used. */
+bool walkui_key(struct console *c, int key);
+/* Every loop turn: runs the current check, starts a pending walkthrough. */
+void walkui_tick(struct console *c);
+void walkui_session_ends(struct console *c, const char *why);
+void walkui_free(struct console *c);
 
 /* paint.c */
 void paint(struct console *c);

@@ -301,11 +301,90 @@ static void diagnosis_tab(struct ipane *ip, const struct transcript *t, const st
     diag_result_free(&r);
 }
 
+static const char *outcome_mark(const char *o)
+{
+    return !strcmp(o, "passed") || !strcmp(o, "done") ? "ok"
+         : !strcmp(o, "failed") ? "FAILED" : o;
+}
+
+static void walk_step(struct ipane *ip, const struct walk *w, const struct pb_step *st)
+{
+    tv_addf(&ip->tv, ROLE_ACTIVE, "> %s (%s%s%s)", st->id, pb_kind_name(st->kind),
+            st->check ? " " : "", st->check ? pb_check_name(st->check) : "");
+    char *t = walk_fill(w, st->text);
+    tv_addf(&ip->tv, ROLE_NORMAL, "  %s", t ? t : "");
+    free(t);
+    for (size_t i = 0; i < st->n_commands; i++) {
+        char *cmd = walk_fill(w, st->commands[i]);
+        tv_addf(&ip->tv, ROLE_SENT, "    %s", cmd ? cmd : "");
+        free(cmd);
+    }
+    for (size_t i = 0; i < st->n_notes; i++) {
+        char *n = walk_fill(w, st->notes[i]);
+        tv_addf(&ip->tv, ROLE_DIM, "  note: %s", n ? n : "");
+        free(n);
+    }
+    if (st->kind == PB_ACTION) {
+        tv_addf(&ip->tv, ROLE_TITLE, "  When done: /done [NOTE], /failed [NOTE], /skip "
+                "(keys d f s here)");
+    } else if (st->kind == PB_QUESTION) {
+        char exp[300];
+        walk_expected(w, exp, sizeof exp);
+        tv_addf(&ip->tv, ROLE_TITLE, "  Answer: /answer WORD [NOTE] with one of: %s (keys y n "
+                "here)", exp);
+    } else {
+        tv_addf(&ip->tv, ROLE_NOTICE, "  %s...", ip->walk_checking ? "running" : "starting");
+    }
+}
+
+/* The walkthrough: the steps taken with their outcomes, the current step
+ * with its commands filled in, how to answer; at the end its outcome. */
+static void walk_tab(struct ipane *ip)
+{
+    const struct walk *w = ip->walk;
+    if (!w) {
+        tv_addf(&ip->tv, ROLE_DIM, "No walkthrough yet. After a failed step, /walkthrough starts "
+                "the playbook for the diagnosis; /walkthrough ID starts one by name.");
+        tv_addf(&ip->tv, ROLE_DIM, "mailscope walkthrough --list names the playbooks.");
+        return;
+    }
+    char *title = walk_fill(w, w->pb->title);
+    tv_addf(&ip->tv, ROLE_TITLE, "%s: %s", w->pb->id, title ? title : "");
+    free(title);
+    if (w->pb->intro) {
+        char *x = walk_fill(w, w->pb->intro);
+        tv_addf(&ip->tv, ROLE_DIM, "%s", x ? x : "");
+        free(x);
+    }
+    for (size_t i = 0; i < w->n_hist; i++) {
+        const struct walk_entry *h = &w->hist[i];
+        const struct pb_step *st = &w->pb->steps[h->step];
+        bool bad = !strcmp(h->outcome, "failed");
+        tv_addf(&ip->tv, bad ? ROLE_BAD : !strcmp(h->outcome, "skipped") ? ROLE_DIM : ROLE_OK,
+                "%s %s (%s): %s", outcome_mark(h->outcome), st->id, pb_kind_name(st->kind),
+                h->text ? h->text : "");
+    }
+    const struct pb_step *st = walk_current(w);
+    if (st)
+        walk_step(ip, w, st);
+    else
+        tv_addf(&ip->tv, w->status == WALK_RESOLVED ? ROLE_BANNER_OK : ROLE_BANNER_BAD,
+                "Walkthrough %s: %s", walk_status_name(w->status),
+                w->status == WALK_RESOLVED ? "the re-test passed"
+                : "no passing re-test (/walkthrough ID starts another)");
+}
+
 void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct session *s)
 {
     size_t n = s || ip->rec ? t->n : 0;
-    if (ip->built && ip->built_events == n && ip->built_tab == ip->tab && ip->built_session == s)
+    unsigned gen = ip->walk ? ip->walk->gen : 0;
+    if (ip->built && ip->built_events == n && ip->built_tab == ip->tab && ip->built_session == s &&
+        ip->built_walk == ip->walk && ip->built_walk_gen == gen &&
+        ip->built_walk_checking == ip->walk_checking)
         return;
+    ip->built_walk = ip->walk;
+    ip->built_walk_gen = gen;
+    ip->built_walk_checking = ip->walk_checking;
     ip->built = true;
     ip->built_events = n;
     ip->built_tab = ip->tab;
@@ -319,12 +398,10 @@ void ipane_refresh(struct ipane *ip, const struct transcript *t, const struct se
     case TAB_CAPS: caps_tab(ip, s); break;
     case TAB_DIAGNOSIS: diagnosis_tab(ip, t, s); break;
     case TAB_WALKTHROUGH:
-        if (ip->rec) {
+        if (ip->rec)
             recorded_walkthrough(ip, t);
-            break;
-        }
-        tv_addf(&ip->tv, ROLE_DIM, "Guided walkthroughs come with the diagnosis engine; not part of "
-             "this version yet.");
+        else
+            walk_tab(ip);
         break;
     default: break;
     }

@@ -15,6 +15,7 @@
 #include "session.h"
 #include "textview.h"
 #include "transcript.h"
+#include "walk.h"
 #include "recording.h"
 
 enum ipane_tab { TAB_CHAIN, TAB_TLS, TAB_CAPS, TAB_DIAGNOSIS, TAB_WALKTHROUGH, TAB_COUNT };
@@ -32,6 +33,12 @@ struct ipane {
     const struct session *built_session;
     bool built;
     char rules_warn[512];
+    /* the Walkthrough tab: set by the console before each paint */
+    const struct walk *walk;        /* NULL: none started */
+    bool walk_checking;             /* its current check is running */
+    unsigned built_walk_gen;
+    bool built_walk_checking;
+    const struct walk *built_walk;
     struct logscan_evidence log;    /* /log or --server-log; n == 0 when none */
     bool have_log;
     /* replay: the recording's capabilities, diagnoses and clock stand in for

@@ -114,6 +114,8 @@ static void transcript_key(struct console *c, int key)
 static void inspector_key(struct console *c, int key)
 {
     int h = pane_height(c->wins) - 1;
+    if (walkui_key(c, key))
+        return;
     switch (key) {
     case KEY_LEFT: c->ip.tab = (enum ipane_tab)((c->ip.tab + TAB_COUNT - 1) % TAB_COUNT); break;
     case KEY_RIGHT: c->ip.tab = (enum ipane_tab)((c->ip.tab + 1) % TAB_COUNT); break;

@@ -9,6 +9,7 @@
 #include "probe.h"
 #include "replay.h"
 #include "rulescmd.h"
+#include "walkcmd.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -23,6 +24,7 @@ static void usage(FILE *out)
     rulescmd_usage(out);
     replay_usage(out);
     labcmd_usage(out);
+    walkcmd_usage(out);
     fputs("\n", out);
     logscan_usage(out);
     fputs("\n", out);
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
         return logview_main(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "replay"))
         return replay_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "walkthrough"))
+        return walkcmd_main(argc - 1, argv + 1, console_walkthrough, stdout, stderr);
     if (argc >= 2 && !strcmp(argv[1], "rules"))
         return rulescmd_main(argc, argv, stdout, stderr);
     if (argc == 2 && !strcmp(argv[1], "--version")) {

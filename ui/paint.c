@@ -204,6 +204,7 @@ static void help_overlay(struct console *c)
         "Transcript: Up Down Home End scroll, / search, n N next / previous hit,",
         "  v view the literal in view ({N bytes}): ] [ next / previous MiB, Esc or q closes",
         "Inspector: Left Right or 1-5 switch tabs (Chain TLS Caps Diagnosis Walkthrough)",
+        "Walkthrough tab: d done, f failed, s skip (an action); y yes, n no (a question)",
         "Ctrl-L redraw   Ctrl-C cancel the command in flight (twice: leave)   Ctrl-D leave",
         "A line that is not a /command goes to the server as typed (IMAP: tagged a001",
         "when it has no tag). // sends a line that starts with a slash.",
@@ -268,6 +269,8 @@ void paint(struct console *c)
         plan_settle(&c->plan);   /* the step bar shows the step that will really run */
     if (c->have_session || c->rec)
         tpane_sync(&c->tp, &c->t);
+    c->ip.walk = c->wk.active ? &c->wk.w : NULL;
+    c->ip.walk_checking = c->wk.checking;
     ipane_refresh(&c->ip, &c->t, c->have_session ? c->s : NULL);
     step_bar(c);
     tv_draw(&c->tp.tv, c->wtrans);

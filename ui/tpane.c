@@ -146,6 +146,20 @@ static void ntlm(struct tpane *tp, const struct transcript *t)
     tpane_info(tp, ROLE_NOTICE, text);
 }
 
+/* A walkthrough step: its text's lines (a step's commands come one a line). */
+static void walk_event(struct tpane *tp, const struct tr_event *e)
+{
+    const char *m = e->message ? e->message : "";
+    size_t n = strcspn(m, "\n");
+    tv_addf(&tp->tv, ROLE_NOTE, "walkthrough %s [%s] %.*s", e->ref ? e->ref : "",
+            e->status ? e->status : "", (int)n, m);
+    for (m += n; *m == '\n'; m += n) {
+        m++;
+        n = strcspn(m, "\n");
+        tv_addf(&tp->tv, ROLE_NOTE, "    %.*s", (int)n, m);
+    }
+}
+
 static void show(struct tpane *tp, const struct transcript *t, const struct tr_event *e)
 {
     char text[600], count[200];
@@ -170,10 +184,7 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
     case TR_NOTE:
         tv_addf(&tp->tv, ROLE_NOTE, "note: %s", e->message ? e->message : "");
         break;
-    case TR_WALK:
-        tv_addf(&tp->tv, ROLE_NOTE, "walkthrough %s [%s] %s", e->ref ? e->ref : "",
-                e->status ? e->status : "", e->message ? e->message : "");
-        break;
+    case TR_WALK: walk_event(tp, e); break;
     case TR_CLOSED:
         tv_addf(&tp->tv, e->fail ? ROLE_BANNER_BAD : ROLE_DIM, "--- connection closed%s%s ---",
                e->message ? ": " : "", e->message ? e->message : "");

@@ -26,7 +26,7 @@ start() {
     local cmd
     printf -v cmd '%q ' env HOME="$work/home" PW="$MS_TEST_PASSWORD" TERM=xterm-256color LANG=C.UTF-8 \
         "$MS_BIN" "$@"
-    tmux_ new-session -d -s ms -x 160 -y 48 "$cmd 2>$work/stderr; sleep 30"
+    tmux_ new-session -d -s ms -x "${cols:-160}" -y 48 "$cmd 2>$work/stderr; sleep 30"
 }
 
 # wait_for TEXT [SECONDS]: until the screen shows TEXT (SECONDS times
@@ -360,6 +360,107 @@ search_in_transcript() {
     absent "not found"
 }
 
+# The founding case in the console: the scripted Exchange refuses LOGIN
+# after STARTTLS with a public certificate; /walkthrough picks the playbook
+# for the diagnosis, the checks run in the loop, the answers move it on and
+# the Walkthrough tab shows the fix with the server's names filled in (a wide
+# window, so the inspector shows the command on one line).
+walkthrough_founding_case() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" \
+                      --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/diag-exchange-cert-bound.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    cols=230 start "imap://alice@127.0.0.1:$port" "${trust[@]}" --auth=login --password-env PW \
+        --record "$work/walk.json"
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || { kill "$pid"; return; }
+    line "/walkthrough"
+    wait_for "nothing failed, so no playbook is chosen" || { kill "$pid"; return; }
+    keys F5; wait_for "a001 CAPABILITY" || { kill "$pid"; return; }
+    keys F5; wait_for "TLSv1.3 established" || { kill "$pid"; return; }
+    keys F5; wait_for "a003 CAPABILITY" || { kill "$pid"; return; }
+    keys F5; wait_for "a004 NO LOGIN failed." || { kill "$pid"; return; }
+    wait_for "the login step failed: /walkthrough guides the fix (R-EXCH-001, playbook" || return
+    line "/walkthrough"
+    wait_for "walkthrough exchange-proxy-cert (it follows R-EXCH-001)" || { kill "$pid"; return; }
+    wait_for "> owa (question)" || { kill "$pid"; return; }
+    wait_for "sign in to Outlook on the web" || { kill "$pid"; return; }
+    line "/answer perhaps"
+    wait_for "'perhaps' is not an answer here: yes, no, unknown" || { kill "$pid"; return; }
+    line "/answer yes OWA works"
+    wait_for "answer owa (question): yes: OWA works" || { kill "$pid"; return; }
+    wait_for "FAILED cert-name (check)" || { kill "$pid"; return; }
+    wait_for "> settings (action)" 15 || { kill "$pid"; return; }
+    wait_for "Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType" || return
+    keys Tab Tab              # the focus on the inspector: d is done
+    keys d
+    wait_for "> set-name (action)" || { kill "$pid"; return; }
+    wait_for "    Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" || return
+    line "/done"
+    wait_for "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE" || return
+    line "/walkthrough stop"
+    wait_for "Walkthrough stopped" || return
+    line "/quit"
+    sleep 0.5
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    jq -e '[.events[] | select(.kind == "walk" and .ref == "exchange-proxy-cert/set-name"
+            and .outcome == "done")] | length == 1' "$work/walk.json" > /dev/null ||
+        fail "the recording lacks the set-name step's outcome"
+    jq -e '[.events[] | select(.kind == "walk" and .outcome == "stopped")] | length == 1' \
+        "$work/walk.json" > /dev/null || fail "the recording lacks the stop"
+    return 0
+}
+
+# Done when (issue 5): in the console's own lab, someone who does not know the
+# Exchange bug is led from the failure to Set-ImapSettings with the right
+# server name, applies it with /ps, and sees the re-test's LOGIN pass.
+lab_walkthrough_resolves_the_founding_case() {
+    cols=230 start --lab --lab-address "${MS_LAB_NET:-127.77}.2.30"
+    wait_for "The Microsoft Exchange IMAP4 service is ready." || return
+    step_until "NO AUTHENTICATE failed." || return
+    wait_for "/walkthrough guides the fix (R-EXCH-001, playbook exchange-proxy-cert)" || return
+    line "/walkthrough"
+    wait_for "> owa (question)" || return
+    line "/answer yes"
+    wait_for "> settings (action)" 15 || return
+    wait_for "Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType" || return
+    line "/ps Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType"
+    wait_for "X509CertificateName : mail.contoso.com" || return
+    line "/done the name is mail.contoso.com"
+    wait_for "    Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local" || return
+    line "/ps Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
+    line "/done"
+    wait_for "> restart (action)" || return
+    line "/ps Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE"
+    wait_for "MSExchangeIMAP4BE restarted" || return
+    line "/done"
+    wait_for "Walkthrough resolved: the re-test passed" 15 || return
+    wait_for "ok retest (retest): login as alice succeeded" || return
+}
+
+# mailscope walkthrough ID URL on a terminal: the console runs the plan to the
+# failure by itself, then starts the playbook named.
+walkthrough_subcommand_runs_to_the_failure() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" \
+                      --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/diag-exchange-cert-bound.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    cols=230 start walkthrough exchange-proxy-cert "imap://alice@127.0.0.1:$port" "${trust[@]}" \
+        --auth=login --password-env PW --backend-port 1
+    wait_for "a004 NO LOGIN failed." || { kill "$pid"; return; }
+    wait_for "> owa (question)" || { kill "$pid"; return; }
+    keys Tab Tab
+    keys y
+    wait_for "> settings (action)" 15 || { kill "$pid"; return; }
+    wait_for "backend port 1: cannot connect" || { kill "$pid"; return; }
+    line "/quit"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
 replay_steps_through_a_recording() {
     PW="$MS_TEST_PASSWORD" "$MS_BIN" probe "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" \
         --password-env PW --record "$work/rep.json" >/dev/null || { fail "probe --record failed"; return; }
@@ -412,7 +513,7 @@ step_until() {
 # The founding case in the console's own lab: the failure, the fix typed with
 # /ps into the simulated Exchange shell, the passing re-test.
 lab_founding_case_fixed_with_ps() {
-    start --lab --lab-address 127.77.1.30
+    start --lab --lab-address "${MS_LAB_NET:-127.77}.1.30"
     wait_for "The Microsoft Exchange IMAP4 service is ready." || return
     step_until "NO AUTHENTICATE failed." || return
     wait_for "exchange EX01.contoso.local" || return
@@ -445,7 +546,8 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
-         replay_steps_through_a_recording lab_founding_case_fixed_with_ps; do
+         replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
+         walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"

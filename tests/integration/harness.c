@@ -268,3 +268,9 @@ double time_slack(void)
 {
     return MS_SLOW_FACTOR > 1 ? 60.0 : 0.0;
 }
+
+const char *lab_net(void)
+{
+    const char *n = getenv("MS_LAB_NET");
+    return n && *n ? n : "127.77";
+}

@@ -22,6 +22,9 @@ const char *env(const char *name);
 double time_slack(void);
 /* A bound on a process's peak memory: mib, or more under valgrind. */
 long rss_limit_mib(long mib);
+/* The first two bytes of the lab's loopback addresses ("127.77"): scripts/test
+ * moves them with MS_PORT_OFFSET so that parallel runs do not collide. */
+const char *lab_net(void);
 /* "$MS_CERTS/<file>" in a static buffer of its own per call site slot. */
 const char *cert_path(const char *file);
 

@@ -61,7 +61,7 @@ static unsigned banner_port(const char *out, const char *what)
 static void lab_start_args(struct labproc *l, const char *scenario, int n, const char *extra)
 {
     memset(l, 0, sizeof *l);
-    snprintf(l->addr, sizeof l->addr, "127.77.1.%d", n);
+    snprintf(l->addr, sizeof l->addr, "%s.1.%d", lab_net(), n);
     snprintf(l->dir, sizeof l->dir, "/tmp/mailscope-test-lab-XXXXXX");
     cr_assert_not_null(mkdtemp(l->dir));
     snprintf(l->out, sizeof l->out, "%s/stdout", l->dir);
@@ -742,14 +742,16 @@ Test(lab, shifts_ports_when_low_ports_are_refused)
     cr_assert(chmod(dir, 0777) == 0);
     char cmd[600], out[4096];
     snprintf(cmd, sizeof cmd, "setpriv --reuid=65534 --regid=65534 --clear-groups '%s' lab --address "
-             "127.77.1.25 --dir %s/lab </dev/null 2>&1", env("MS_BIN"), dir);
+             "%s.1.25 --dir %s/lab </dev/null 2>&1", env("MS_BIN"), lab_net(), dir);
     FILE *f = popen(cmd, "r");
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     cr_expect_eq(pclose(f), 0);
     cr_expect(strstr(out, "Ports below 1024 need root here: every port is shifted by 10000."), "%s", out);
     cr_expect(strstr(out, "  10143  IMAP, STARTTLS") && strstr(out, "  11993  IMAP backend"), "%s", out);
-    cr_expect(strstr(out, "imap://alice@127.77.1.25:10143"), "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "imap://alice@%s.1.25:10143", lab_net());
+    cr_expect(strstr(out, want), "%s", out);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect(system(cmd) == 0);
 }

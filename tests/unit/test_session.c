@@ -811,7 +811,7 @@ Test(session, imap_authenticate_plain_with_sasl_ir_one_round_trip)
     cr_assert(h_wait_end(OP_GREETING)->ok);
     cr_assert_eq(session_login(H.s, AUTH_PLAIN, "alice", PASSWORD), 0);
     cr_assert(h_wait_end(OP_LOGIN)->ok);
-    cr_assert_not_null(h_sent_containing("AUTHENTICATE PLAIN *****"));
+    cr_assert_not_null(h_sent_containing("AUTHENTICATE PLAIN ***** (user alice)"));
     cr_assert_eq(h_count(SEV_SENT), 1);
     h_assert_no_secret(PASSWORD);
     h_assert_no_secret(plain_line);
