@@ -426,6 +426,16 @@ int conn_write(struct conn *c, const void *buf, size_t n)
 
 size_t conn_unsent(const struct conn *c) { return c->out_len; }
 
+ssize_t conn_flush_now(struct conn *c)
+{
+    if (c->phase != PH_OPEN)
+        return -1;
+    if ((c->ssl ? flush_tls(c) : flush_plain(c)) < 0)
+        return -1;
+    update_watch(c);
+    return (ssize_t)c->out_len;
+}
+
 size_t conn_take_plain(struct conn *c, void *buf, size_t n)
 {
     if (c->ssl || c->fd < 0)

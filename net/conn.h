@@ -43,6 +43,11 @@ ssize_t conn_read(struct conn *c, void *buf, size_t n);
 int conn_write(struct conn *c, const void *buf, size_t n);
 /* Bytes queued and not yet handed to the kernel or to TLS. */
 size_t conn_unsent(const struct conn *c);
+/* Hand the queued bytes to the kernel (or TLS) now instead of on the loop's
+ * next turn, for a caller about to close. Returns the bytes still queued (the
+ * socket is full), or -1 on error (conn_error() says why; failed() is not
+ * called). */
+ssize_t conn_flush_now(struct conn *c);
 
 /* Read whatever plain bytes are waiting right now without blocking (used at
  * the STARTTLS boundary to catch injected data). Returns the count (0 = none). */

@@ -55,6 +55,44 @@ void pop3_frame_next(struct pop3_framer *f, const uint8_t *buf, size_t len, stru
     }
 }
 
+/* A line that is exactly "." (CRLF or LF) starts at l, within end. */
+static bool is_end_line(const uint8_t *l, const uint8_t *end)
+{
+    return end - l >= 2 && l[0] == '.' &&
+           (l[1] == '\n' || (end - l >= 3 && l[1] == '\r' && l[2] == '\n'));
+}
+
+/* Whole lines at memchr speed rather than one call per line: the
+ * closing "." can only follow a LF, and a line longer than max_line shows as
+ * a window of max_line + 2 bytes without a line end. */
+size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len)
+{
+    const uint8_t *last = f->multiline && len ? memrchr(buf, '\n', len) : NULL;
+    if (!last || is_end_line(buf, last + 1))
+        return 0;
+    size_t stop = (size_t)(last - buf) + 1;
+    /* Dots are rarer than line ends: look for them, then at the byte before. */
+    for (const uint8_t *p = buf + 1; p < buf + stop && (p = memchr(p, '.', stop - (size_t)(p - buf)));
+         p++)
+        if (p[-1] == '\n' && is_end_line(p, buf + stop)) {
+            stop = (size_t)(p - buf);
+            break;
+        }
+    size_t pos = 0, win_max = f->max_line + 2;   /* the longest line, CRLF included */
+    while (pos < stop) {
+        size_t win = stop - pos < win_max ? stop - pos : win_max;
+        const uint8_t *lf = memrchr(buf + pos, '\n', win);
+        if (!lf)
+            break;   /* a line longer than max_line starts at pos: the framer refuses it */
+        /* Only a line filling the whole window can be one byte too long (LF only). */
+        if (win == win_max && lf == buf + pos + win - 1 && lf[-1] != '\r' &&
+            !memchr(buf + pos, '\n', win - 1))
+            break;
+        pos = (size_t)(lf - buf) + 1;
+    }
+    return pos;
+}
+
 void pop3_parse_status(const char *line, size_t len, struct pop3_status_line *st)
 {
     memset(st, 0, sizeof *st);

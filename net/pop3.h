@@ -32,6 +32,11 @@ struct pop3_frame {
 
 void pop3_framer_init(struct pop3_framer *f, size_t max_line);
 void pop3_frame_next(struct pop3_framer *f, const uint8_t *buf, size_t len, struct pop3_frame *out);
+/* In multi-line mode: how many bytes at the start of buf are whole data lines
+ * (each within max_line, none the closing "."), so a caller can pass bulk
+ * data on in one piece; 0 when the next line is incomplete, too long or the
+ * end, which pop3_frame_next() then reports. */
+size_t pop3_data_run(const struct pop3_framer *f, const uint8_t *buf, size_t len);
 
 enum pop3_status { POP3_ST_GARBAGE, POP3_ST_OK, POP3_ST_ERR, POP3_ST_CONT };
 

@@ -58,7 +58,8 @@ struct session *session_new(struct loop *l, const struct session_params *p,
                     : p->proto == SESSION_IMAP ? IMAP_MAX_LINE_DEFAULT : POP3_MAX_LINE_DEFAULT;
     imap_framer_init(&s->imap, max_line);
     pop3_framer_init(&s->pop3, max_line);
-    s->in_cap = max_line + 2;
+    /* Reads of at least 256 KiB: a huge reply costs few system calls. */
+    s->in_cap = max_line + 2 > SESSION_READ_MIN ? max_line + 2 : SESSION_READ_MIN;
     s->in = malloc(s->in_cap);
     s->greeting = strdup("");
     s->next_tag = 1;
@@ -74,6 +75,7 @@ static void release(struct session *s)
     loop_timer_cancel(s->loop, s->deadline_timer);
     loop_timer_cancel(s->loop, s->pending_timer);
     loop_timer_cancel(s->loop, s->flush_timer);
+    loop_timer_cancel(s->loop, s->quit_timer);
     conn_free(s->conn);
     for (size_t i = 0; i < s->n_ops; i++)
         parts_free(&s->ops[i]);
@@ -328,7 +330,8 @@ static void shut(struct session *s, enum failure_class cls, const char *msg)
     s->closed = true;
     loop_timer_cancel(s->loop, s->deadline_timer);
     loop_timer_cancel(s->loop, s->pending_timer);
-    s->deadline_timer = s->pending_timer = 0;
+    loop_timer_cancel(s->loop, s->quit_timer);
+    s->deadline_timer = s->pending_timer = s->quit_timer = 0;
     conn_free(s->conn);
     s->conn = NULL;
     session_set_state(s, SST_CLOSED);
@@ -759,6 +762,55 @@ int session_raw(struct session *s, const char *line, bool add_tag)
         }
     }
     return s->p.proto == SESSION_IMAP ? imap_raw(s, line, add_tag) : pop3_raw(s, line);
+}
+
+/* Whatever the server has already sent is reported before the close; the
+ * LOGOUT's own answer is normally still a round trip away. */
+static void quit_drain(struct session *s)
+{
+    for (int turn = 0; turn < 16 && !s->closed && s->in_len < s->in_cap; turn++) {
+        ssize_t n = conn_read(s->conn, s->in + s->in_len, s->in_cap - s->in_len);
+        if (n <= 0)
+            break;
+        s->in_len += (size_t)n;
+        process_input(s);
+    }
+}
+
+static void quit_cb(void *arg)
+{
+    struct session *s = arg;
+    s->quit_timer = 0;
+    struct op *op = session_oldest_op(s);
+    if (s->closed || !op || op->kind != OP_LOGOUT)
+        return;
+    ssize_t left = conn_flush_now(s->conn);
+    if (left > 0 && (loop_now_us() - op->started_us) / 1000 < s->p.timeout_ms) {
+        s->quit_timer = loop_timer(s->loop, 1, quit_cb, s);   /* the socket is full: soon */
+        return;
+    }
+    quit_drain(s);
+    op = session_oldest_op(s);
+    if (!s->closed && op && op->kind == OP_LOGOUT) {
+        session_op_end(s, op, left == 0, "", FAIL_CLOSED, left == 0
+                       ? "sent; the answer was not awaited (nothing more to ask): mailscope "
+                         "closed the connection, saving a round trip"
+                       : "could not be sent: %s", conn_error(s->conn));
+        shut(s, FAIL_NONE, s->p.proto == SESSION_IMAP
+             ? "closed by mailscope after its LOGOUT (answer not awaited)"
+             : "closed by mailscope after its QUIT (answer not awaited)");
+    }
+    flush_events(s);
+}
+
+int session_quit(struct session *s)
+{
+    if (start(s, OP_LOGOUT, NULL, NULL) < 0)
+        return -1;
+    /* From the loop, after the command has been queued and reported. */
+    if (!s->closed && !s->quit_timer)
+        s->quit_timer = loop_timer(s->loop, 0, quit_cb, s);
+    return 0;
 }
 
 void session_close(struct session *s)

@@ -125,6 +125,11 @@ int session_noop(struct session *s);
 /* IMAP ID (RFC 2971): the server's answer names its software and version. */
 int session_id(struct session *s);
 int session_logout(struct session *s);
+/* LOGOUT (POP3: QUIT) when nothing more will be asked: sent, then the
+ * connection is closed without waiting for the answer (one round trip less).
+ * A reply that has already arrived is still reported; otherwise the op ends
+ * ok with a message saying the answer was not awaited. */
+int session_quit(struct session *s);
 /* Close from our side now, without a LOGOUT (reported as an orderly close). */
 void session_close(struct session *s);
 /* Send one line typed by the operator (no CRLF). IMAP lines without a tag get

@@ -12,7 +12,8 @@
 #define SESSION_MAX_OPS 16
 #define SESSION_MAX_PARTS 6
 #define SESSION_DATA_LINES_SHOWN 200   /* data lines of one reply reported one by one */
-#define SESSION_SASL_ROUNDS 16        /* continuation requests one AUTHENTICATE may get */
+#define SESSION_SASL_ROUNDS 16
+#define SESSION_READ_MIN (256u * 1024)  /* the input buffer's least size */        /* continuation requests one AUTHENTICATE may get */
 
 /* One piece of a command: sent at once, or after a continuation request
  * when the piece before it ended in a synchronising literal. */
@@ -91,6 +92,7 @@ struct session {
     size_t nq, qcap;
     bool dispatching, free_requested;
     uint64_t flush_timer;
+    uint64_t quit_timer;        /* session_quit: close once LOGOUT is handed to the kernel */
     char address[80];          /* "127.0.0.1:143" once connected */
     char error[1024];
 };

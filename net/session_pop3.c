@@ -299,6 +299,18 @@ static void report_line(struct session *s, struct op *op, const struct pop3_fram
 void pop3_handle_input(struct session *s)
 {
     while (!s->closed && s->in_off < s->in_len) {
+        struct op *bulk = session_oldest_op(s);
+        if (bulk && bulk->bulk && bulk->kind != OP_CAPABILITY) {
+            /* Past the lines shown one by one: whole lines go on as one piece. */
+            size_t run = pop3_data_run(&s->pop3, s->in + s->in_off, s->in_len - s->in_off);
+            if (run) {
+                session_emit(s, &(struct session_event){ .type = SEV_LITERAL, .op = bulk->kind,
+                             .data = s->in + s->in_off, .len = run,
+                             .secure = session_secure(s) });
+                s->in_off += run;
+                continue;
+            }
+        }
         struct pop3_frame f;
         pop3_frame_next(&s->pop3, s->in + s->in_off, s->in_len - s->in_off, &f);
         if (f.type == POP3_FRAME_NEED_MORE)

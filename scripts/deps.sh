@@ -21,6 +21,12 @@ MS_TEST_PACKAGES=(
     chromium    # renders the .html transcript in the export tests (headless screenshot)
 )
 
+# shellcheck disable=SC2034
+MS_BENCH_PACKAGES=(
+    "${MS_BUILD_PACKAGES[@]}"
+    dovecot-imapd dovecot-pop3d tmux hyperfine curl valgrind time python3
+)
+
 # _ms_pkg_status PKG -> prints dpkg's "want flag status" triple, or nothing.
 _ms_pkg_status() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true

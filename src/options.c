@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "spill.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -45,13 +47,16 @@ void options_usage(FILE *out)
 "                                     report, the diagnosis) in the transcript and exports\n"
 "  --server-log FILE|DIR              an Exchange IMAP4/POP3 protocol log: its failures for\n"
 "                                     this user become diagnosis evidence (ErrMsg=... is decisive)\n"
+"  --spill-max SIZE                   console: keep at most SIZE bytes of literals and bulk\n"
+"                                     replies in an unlinked temporary file (mode 0600, in\n"
+"                                     $TMPDIR) for the literal viewer (default 256M; 0: none)\n"
 "  -h, --help                         this text\n", out);
 }
 
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
        O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER,
-       O_REDACT_USER, O_SERVER_LOG };
+       O_REDACT_USER, O_SERVER_LOG, O_COMMAND, O_SPILL_MAX };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -70,6 +75,8 @@ static const struct option long_opts[] = {
     { "no-discover", no_argument, 0, O_NO_DISCOVER },
     { "server-log", required_argument, 0, O_SERVER_LOG },
     { "redact-user", no_argument, 0, O_REDACT_USER },
+    { "command", required_argument, 0, O_COMMAND },
+    { "spill-max", required_argument, 0, O_SPILL_MAX },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 
 static int parse_positive(const char *s, int max, int *out)
@@ -131,6 +138,17 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_TLS_VERSIONS: o->tls_versions = true; return 0;
     case O_SAVE_CHAIN: o->save_chain = arg; return 0;
     case O_SERVER_LOG: o->server_log = arg; return 0;
+    case O_SPILL_MAX:
+        if (spill_parse_size(arg, &o->spill_max) == 0) return 0;
+        snprintf(err, errlen, "--spill-max takes a size: 0, 65536, 256M, 1G (at most 1T)");
+        return -1;
+    case O_COMMAND:
+        if (!*arg || strpbrk(arg, "\r\n")) {
+            snprintf(err, errlen, "--command takes one non-empty line");
+            return -1;
+        }
+        o->command = arg;
+        return 0;
     case '4': o->family = AF_INET; return 0;
     case '6': o->family = AF_INET6; return 0;
     default: snprintf(err, errlen, "unknown option (see mailscope probe --help)"); return -1;
@@ -168,7 +186,7 @@ static int check_combination(struct ms_options *o, char *err, size_t errlen)
 int options_parse(int argc, char **argv, int url, struct ms_options *o, char *err, size_t errlen)
 {
     *o = (struct ms_options){ .tls_text = "auto", .timeout_ms = 15000, .family = AF_UNSPEC,
-                              .expiry_warn_days = 30 };
+                              .expiry_warn_days = 30, .spill_max = SPILL_MAX_DEFAULT };
     optind = 1;
     opterr = 0;
     int c;

@@ -6,6 +6,7 @@
 #define MAILSCOPE_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "plan.h"
@@ -38,6 +39,8 @@ struct ms_options {
     const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
     const char *save_chain;     /* --save-chain FILE.pem */
     const char *server_log;     /* --server-log FILE|DIR: an Exchange protocol log for the diagnosis */
+    const char *command;        /* --command LINE: sent after login and select, before logout */
+    uint64_t spill_max;         /* --spill-max: the console's literal store on disk (0: none) */
 };
 
 /* Parse argv (argv[0] is the command name). url: 1 required, 0 optional.

@@ -160,6 +160,7 @@ static int decide(struct plan *p, enum plan_step st)
     case STEP_DISCOVER: return decide_discover(p);
     case STEP_LOGIN: return decide_login(p);
     case STEP_SELECT: return p->login_ok;
+    case STEP_COMMAND: return p->o.command && *p->o.command;
     case STEP_CONNECT: case STEP_LOGOUT: return 1;
     default: return 0;
     }
@@ -180,7 +181,11 @@ static bool start_step(struct plan *p, enum plan_step st)
         return p->discovering;
     case STEP_LOGIN: return started(p, session_login(p->s, p->o.auth, p->o.user, p->o.secret));
     case STEP_SELECT: return started(p, session_select(p->s, p->o.mailbox));
-    case STEP_LOGOUT: return started(p, session_logout(p->s));
+    case STEP_COMMAND: return started(p, session_raw(p->s, p->o.command, true));
+    case STEP_LOGOUT:
+        /* The console stays to show the server's goodbye; a run that ends here
+         * does not wait a round trip for it. */
+        return started(p, p->o.interactive ? session_logout(p->s) : session_quit(p->s));
     default: return false;
     }
 }
@@ -226,7 +231,8 @@ bool plan_done(const struct plan *p) { return p->next >= STEP_DONE; }
 const char *plan_step_name(enum plan_step st, enum session_proto proto)
 {
     static const char *const names[] = { "Connect", "Capability", "StartTLS", "Capability",
-                                         "Discover", "Login", "Select INBOX", "Logout", "Done" };
+                                         "Discover", "Login", "Select INBOX", "Command", "Logout",
+                                         "Done" };
     if (st == STEP_SELECT && proto == SESSION_POP3)
         return "Stat";
     return names[st];
@@ -291,6 +297,7 @@ void plan_preview(const struct plan *p, char *buf, size_t cap)
     case STEP_DISCOVER: text = imap ? "AUTHENTICATE NTLM (the server's name)" : "AUTH NTLM"; break;
     case STEP_LOGIN: text = login_preview(p, buf, cap); break;
     case STEP_SELECT: text = imap ? "EXAMINE INBOX" : "STAT"; break;
+    case STEP_COMMAND: text = p->o.command ? p->o.command : ""; break;
     case STEP_LOGOUT: text = imap ? "LOGOUT" : "QUIT"; break;
     default: break;
     }

@@ -19,7 +19,7 @@ enum plan_tls { PLAN_TLS_AUTO, PLAN_TLS_STARTTLS, PLAN_TLS_IMPLICIT, PLAN_TLS_NO
 enum plan_until { PLAN_UNTIL_ALL, PLAN_UNTIL_CONNECT, PLAN_UNTIL_GREETING, PLAN_UNTIL_CAPABILITY,
                   PLAN_UNTIL_STARTTLS, PLAN_UNTIL_AUTH, PLAN_UNTIL_SELECT };
 enum plan_step { STEP_CONNECT, STEP_CAPABILITY, STEP_STARTTLS, STEP_CAPABILITY_TLS, STEP_DISCOVER,
-                 STEP_LOGIN, STEP_SELECT, STEP_LOGOUT, STEP_DONE };
+                 STEP_LOGIN, STEP_SELECT, STEP_COMMAND, STEP_LOGOUT, STEP_DONE };
 
 struct plan_options {
     enum plan_tls tls;
@@ -30,6 +30,8 @@ struct plan_options {
     const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
     bool interactive;           /* credentials are asked when the login step comes */
     bool no_discover;           /* no NTLM round trip to learn an Exchange server's name */
+    const char *command;        /* probe --command: one line sent as typed after select
+                                 * (IMAP gets a tag), e.g. "FETCH 1 BODY[]" or "RETR 1" */
 };
 
 struct plan {

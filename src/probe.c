@@ -109,6 +109,10 @@ static int check_modes(const struct ms_options *o, struct compare_ports *ports, 
         snprintf(err, errlen, "give --compare or --tls-versions, not both");
         return -1;
     }
+    if (mode && o->command) {
+        snprintf(err, errlen, "--command does not work with %s (no login session)", mode);
+        return -1;
+    }
     if (mode && (o->record || o->save_chain)) {
         snprintf(err, errlen, "%s does not work with %s (it makes several connections)",
                  o->record ? "--record" : "--save-chain", mode);
@@ -250,7 +254,7 @@ static int run_probe(const struct ms_options *o, const char *secret,
         return usage_error(o->output == OUT_JSON, "out of memory");
     }
     struct plan_options po = { .tls = o->tls, .until = o->until, .auth = o->auth,
-                               .no_discover = o->no_discover,
+                               .no_discover = o->no_discover, .command = o->command,
                                .user = o->user, .secret = secret };
     plan_init(&r.plan, r.s, &r.t, o->url.proto, &po);
     run_loop(l, &r);
@@ -287,6 +291,9 @@ void probe_usage(FILE *out)
     fputs(
 "\n"
 "The certificate inspector (probe only):\n"
+"  --command LINE                     one more command after login and select, sent as typed\n"
+"                                     (IMAP adds a tag): 'FETCH 1 BODY[]', 'RETR 1'. A literal\n"
+"                                     or message body is streamed and counted, never held whole\n"
 "  --save-chain FILE                  write the chain the server sent to FILE (PEM, leaf first)\n"
 "  --compare                          connect to the STARTTLS and the implicit-TLS port of the\n"
 "                                     URL's protocol (143+993 or 110+995) at once and show side\n"

@@ -1,5 +1,6 @@
 #include "transcript.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,11 @@ void transcript_free(struct transcript *t)
     free(t->ev);
     if (t->has_tls)
         tls_info_clear(&t->tls);
+    if (t->spill) {
+        spill_close(t->spill);
+        free(t->spill);
+    }
+    free(t->spilled);
     memset(t, 0, sizeof *t);
 }
 
@@ -87,6 +93,50 @@ static void keep_preview(struct transcript *t, struct tr_event *e, const struct 
     t->preview_bytes += n;
 }
 
+/* The whole literal goes to the spill store, as one run of bytes: once the
+ * bound cuts it (or another literal came between), the rest is only counted. */
+static void keep_spilled(struct transcript *t, struct tr_event *e, const struct session_event *ev)
+{
+    struct spill *sp = t->spill;
+    if (!sp || !ev->len)
+        return;
+    size_t idx = (size_t)(e - t->ev);
+    struct tr_spilled *r = t->n_spilled ? &t->spilled[t->n_spilled - 1] : NULL;
+    if (e->literal_seen == ev->len) {   /* the literal's first chunk */
+        if (t->n_spilled == t->cap_spilled) {
+            size_t cap = t->cap_spilled ? t->cap_spilled * 2 : 16;
+            struct tr_spilled *n = realloc(t->spilled, cap * sizeof *n);
+            if (!n)
+                return;
+            t->spilled = n;
+            t->cap_spilled = cap;
+        }
+        r = &t->spilled[t->n_spilled++];
+        *r = (struct tr_spilled){ .ev = idx, .off = sp->size, .len = 0 };
+    }
+    if (!r || r->ev != idx || r->off + r->len != sp->size || r->len + ev->len != e->literal_seen)
+        return;
+    r->len += spill_append(sp, ev->data, ev->len);
+}
+
+bool transcript_spilled(const struct transcript *t, const struct tr_event *e, uint64_t *off,
+                        uint64_t *len)
+{
+    size_t idx = (size_t)(e - t->ev), lo = 0, hi = t->n_spilled;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->spilled[mid].ev < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == t->n_spilled || t->spilled[lo].ev != idx || !t->spilled[lo].len)
+        return false;
+    *off = t->spilled[lo].off;
+    *len = t->spilled[lo].len;
+    return true;
+}
+
 /* Chunks of one literal become one event that counts them. */
 static int literal(struct transcript *t, const struct session_event *ev)
 {
@@ -104,6 +154,22 @@ static int literal(struct transcript *t, const struct session_event *ev)
     }
     last->literal_seen += ev->len;
     keep_preview(t, last, ev);
+    keep_spilled(t, last, ev);
+    return 0;
+}
+
+int transcript_spill(struct transcript *t, uint64_t max, char *err, size_t errlen)
+{
+    if (t->spill)
+        return 0;
+    struct spill *sp = calloc(1, sizeof *sp);
+    if (!sp || spill_open(sp, max, err, errlen) < 0) {
+        if (!sp)
+            snprintf(err, errlen, "out of memory");
+        free(sp);
+        return -1;
+    }
+    t->spill = sp;
     return 0;
 }
 

@@ -3,8 +3,9 @@
  * notices, operation boundaries with timings. Views, reports and exporters
  * read it; nothing keeps a second copy. Of an IMAP literal only the first
  * TRANSCRIPT_LITERAL_PREVIEW bytes are kept (within a budget for the whole
- * session) and the rest counted; the spill-to-disk store comes with the
- * recorder. */
+ * session) and the rest counted. With a spill store (transcript_spill()),
+ * the whole literal or bulk reply also goes to a temporary file, bounded,
+ * for the console's literal viewer to page through (src/spill.h). */
 #ifndef MAILSCOPE_TRANSCRIPT_H
 #define MAILSCOPE_TRANSCRIPT_H
 
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "session.h"
+#include "spill.h"
 
 #define TRANSCRIPT_LITERAL_PREVIEW (64u * 1024)
 #define TRANSCRIPT_PREVIEW_BUDGET (16u * 1024 * 1024)
@@ -56,12 +58,24 @@ struct transcript {
     struct ntlm_challenge_info ntlm;
     bool has_ntlm;
     size_t preview_bytes;       /* literal bytes kept so far */
+    struct spill *spill;        /* NULL: literals are previewed only */
+    /* Where each spilled literal's bytes are (few entries: kept apart so
+     * that every event does not pay for them), in event order. */
+    struct tr_spilled { size_t ev; uint64_t off, len; } *spilled;
+    size_t n_spilled, cap_spilled;
 };
 
 void transcript_init(struct transcript *t, enum session_proto proto);
 void transcript_free(struct transcript *t);
 /* Record one engine event. Returns 0, or -1 when memory ran out. */
 int transcript_append(struct transcript *t, const struct session_event *ev);
+/* Keep every literal's bytes in a spill store bounded by max bytes (from now
+ * on; closed by transcript_free). 0, or -1 with a message. */
+int transcript_spill(struct transcript *t, uint64_t max, char *err, size_t errlen);
+/* The spill store's run of the literal event e: its offset and length (less
+ * than literal_seen when the bound cut it). False when none was kept. */
+bool transcript_spilled(const struct transcript *t, const struct tr_event *e, uint64_t *off,
+                        uint64_t *len);
 /* An event of the front end's own (a refusal before anything was sent). */
 int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op, const char *msg);
 /* A walkthrough step's outcome, for the ticket. */

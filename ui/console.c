@@ -83,6 +83,9 @@ static void connect_to(struct console *c, const char *url)
         tpane_info(&c->tp, ROLE_DIM, "=== new connection ===");
     end_session(c);
     transcript_init(&c->t, c->o.url.proto);
+    char serr[300];
+    if (c->o.spill_max && transcript_spill(&c->t, c->o.spill_max, serr, sizeof serr) < 0)
+        console_message(c, "literals are previewed only (64 KiB each): %s", serr);
     labface_connected(c);
     struct session_params sp = options_session_params(&c->o);
     c->s = session_new(c->loop, &sp, on_event, c);
@@ -743,10 +746,10 @@ int console_main(int argc, char **argv)
         return 0;
     }
     if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.save_chain ||
-                    c->o.output != OUT_TEXT)) {
-        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --json and --output "
-                 "are probe options (mailscope probe ...); in the console use /compare and "
-                 "/chain save");
+                    c->o.output != OUT_TEXT || c->o.command)) {
+        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --command, --json and "
+                 "--output are probe options (mailscope probe ...); in the console use /compare "
+                 "and /chain save, and type commands");
         rc = -1;
     }
     if (rc < 0 || read_secret(c) < 0) {

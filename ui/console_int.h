@@ -71,6 +71,8 @@ struct console {
     bool help, quit, redraw;
     bool viewing;           /* the literal viewer overlay is open */
     struct textview viewer;
+    uint32_t viewer_ref;    /* the literal in the viewer (a transcript reference) */
+    uint64_t viewer_page;   /* its page shown (spilled literals are paged) */
     int ctrl_c;
     struct compare *cmp;    /* a /compare under way, else NULL */
     int steps_queued;       /* F5 presses waiting for the step in flight */

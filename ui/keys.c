@@ -96,7 +96,8 @@ static void transcript_key(struct console *c, int key)
     case '\t': c->focus = FOCUS_INSPECTOR; break;
     case 'v':
         if ((c->have_session || c->rec) && tv_ref_in_view(tv, h)) {
-            tpane_literal_view(&c->t, tv_ref_in_view(tv, h), &c->viewer);
+            c->viewer_ref = tv_ref_in_view(tv, h);
+            c->viewer_page = tpane_literal_page(&c->t, c->viewer_ref, 0, &c->viewer);
             c->viewing = true;
         } else {
             console_message(c, "no literal in view");
@@ -158,6 +159,12 @@ static void viewer_key(struct console *c, int key)
     case KEY_NPAGE: case ' ': tv_scroll(&c->viewer, h, h); break;
     case KEY_HOME: tv_home(&c->viewer); break;
     case KEY_END: tv_end(&c->viewer, h); break;
+    case ']': case '[':
+        if (key == ']' || c->viewer_page > 0)
+            c->viewer_page = tpane_literal_page(&c->t, c->viewer_ref,
+                                                c->viewer_page + (key == ']' ? 1 : -1),
+                                                &c->viewer);
+        break;
     default: break;
     }
 }

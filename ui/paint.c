@@ -61,7 +61,7 @@ static void step_bar(struct console *c)
     enum session_proto proto = c->have_session ? c->o.url.proto : SESSION_IMAP;
     enum plan_step next = c->have_session ? plan_next(&c->plan) : STEP_CONNECT;
     for (int st = STEP_CONNECT; st < STEP_DONE; st++) {
-        if (st == STEP_DISCOVER && next != STEP_DISCOVER)
+        if ((st == STEP_DISCOVER || st == STEP_COMMAND) && (int)next != st)
             continue;   /* shown only when it will run: an Exchange that names itself nowhere */
         wattrset(w, st == (int)next ? theme_attr(ROLE_ACTIVE)
                     : st < (int)next ? theme_attr(ROLE_STATUS) | A_DIM : theme_attr(ROLE_STATUS));
@@ -202,7 +202,7 @@ static void help_overlay(struct console *c)
         "Tab / Shift-Tab  move the focus: command line, transcript, inspector",
         "PgUp PgDn  scroll the focused pane (the transcript from the command line)",
         "Transcript: Up Down Home End scroll, / search, n N next / previous hit,",
-        "  v view the literal in view ({N bytes}): Esc or q closes the viewer",
+        "  v view the literal in view ({N bytes}): ] [ next / previous MiB, Esc or q closes",
         "Inspector: Left Right or 1-5 switch tabs (Chain TLS Caps Diagnosis Walkthrough)",
         "Walkthrough tab: d done, f failed, s skip (an action); y yes, n no (a question)",
         "Ctrl-L redraw   Ctrl-C cancel the command in flight (twice: leave)   Ctrl-D leave",

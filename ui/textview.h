@@ -13,7 +13,7 @@
 #include "theme.h"
 
 struct tv_line {
-    char *text;             /* sanitised UTF-8, owned */
+    char *text;             /* sanitised UTF-8, NUL-terminated, in the view's text blocks */
     enum role role;
     enum role prefix_role;  /* for the first prefix_len bytes */
     uint16_t prefix_len;
@@ -25,7 +25,17 @@ struct tv_row {
     uint32_t off, len;
 };
 
+/* Line texts are packed one after another (NUL-separated) in large blocks:
+ * no allocation per line, and a search scans whole blocks. */
+struct tv_block {
+    char *buf;
+    size_t used, cap;
+    size_t first_line;      /* index of the first line stored in this block */
+};
+
 struct textview {
+    struct tv_block *blocks;
+    size_t n_blocks, blocks_cap;
     struct tv_line *lines;
     size_t n, cap;
     struct tv_row *rows;

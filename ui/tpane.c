@@ -194,27 +194,61 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
     }
 }
 
-void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out)
+static void add_lines(struct textview *out, const uint8_t *data, size_t len)
 {
-    tv_clear(out);
-    out->follow = false;
-    if (!ref || ref > t->n || t->ev[ref - 1].kind != TR_LITERAL)
-        return;
-    const struct tr_event *e = &t->ev[ref - 1];
-    char title[160];
-    snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s (Esc or q closes)",
-             e->literal_seen, e->len < e->literal_seen ? ", its first bytes" : "");
-    tv_add(out, ROLE_TITLE, title);
-    for (size_t off = 0; off < e->len;) {
-        const uint8_t *lf = memchr(e->data + off, '\n', e->len - off);
-        size_t end = lf ? (size_t)(lf - e->data) : e->len, n = end - off;
-        if (n && e->data[off + n - 1] == '\r')
+    for (size_t off = 0; off < len;) {
+        const uint8_t *lf = memchr(data + off, '\n', len - off);
+        size_t end = lf ? (size_t)(lf - data) : len, n = end - off;
+        if (n && data[off + n - 1] == '\r')
             n--;
-        char *clean = sanitize_text(e->data + off, n, SHOW_MAX);
+        char *clean = sanitize_text(data + off, n, SHOW_MAX);
         tv_add(out, ROLE_NORMAL, clean ? clean : "");
         free(clean);
         off = end + 1;
     }
+}
+
+uint64_t tpane_literal_page(const struct transcript *t, uint32_t ref, uint64_t page,
+                            struct textview *out)
+{
+    tv_clear(out);
+    out->follow = false;
+    if (!ref || ref > t->n || t->ev[ref - 1].kind != TR_LITERAL)
+        return 0;
+    const struct tr_event *e = &t->ev[ref - 1];
+    char title[300];
+    uint64_t spill_off, spill_len;
+    if (!t->spill || !transcript_spilled(t, e, &spill_off, &spill_len)) {
+        snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s (Esc or q closes)",
+                 e->literal_seen, e->len < e->literal_seen ? ", its first bytes" : "");
+        tv_add(out, ROLE_TITLE, title);
+        add_lines(out, e->data, e->len);
+        return 0;
+    }
+    uint64_t pages = (spill_len + TPANE_PAGE_BYTES - 1) / TPANE_PAGE_BYTES;
+    if (page >= pages)
+        page = pages - 1;
+    uint64_t from = page * TPANE_PAGE_BYTES;
+    size_t n = spill_len - from < TPANE_PAGE_BYTES ? (size_t)(spill_len - from)
+                                                      : TPANE_PAGE_BYTES;
+    snprintf(title, sizeof title, "Literal of %" PRIu64 " bytes%s: bytes %" PRIu64 "-%" PRIu64
+             ", page %" PRIu64 " of %" PRIu64 " (] next, [ previous; Esc or q closes)",
+             e->literal_seen, spill_len < e->literal_seen ? " (the rest beyond --spill-max "
+             "was only counted)" : "", from, from + n, page + 1, pages);
+    tv_add(out, ROLE_TITLE, title);
+    uint8_t *buf = malloc(n ? n : 1);
+    ssize_t got = buf ? spill_read(t->spill, spill_off + from, buf, n) : -1;
+    if (got < 0)
+        tv_add(out, ROLE_NOTICE, "the spilled bytes cannot be read back");
+    else
+        add_lines(out, buf, (size_t)got);
+    free(buf);
+    return page;
+}
+
+void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out)
+{
+    tpane_literal_page(t, ref, 0, out);
 }
 
 bool tpane_sync(struct tpane *tp, const struct transcript *t)

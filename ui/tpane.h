@@ -27,6 +27,12 @@ void tpane_rebuild(struct tpane *tp);
 /* Fill out with the kept bytes of the literal that line ref (a textview
  * reference set by the pane) stands for, one line per line. */
 void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out);
+/* The same for page `page` (TPANE_PAGE_BYTES each) of a literal kept whole in
+ * the transcript's spill store; clamped to the last page. Returns the page
+ * shown; without a spill store there is one page, the preview. */
+#define TPANE_PAGE_BYTES (1u << 20)
+uint64_t tpane_literal_page(const struct transcript *t, uint32_t ref, uint64_t page,
+                            struct textview *out);
 /* One line of the operator's own (help output, /b64 results). */
 void tpane_info(struct tpane *tp, enum role role, const char *text);
 

@@ -182,6 +182,32 @@ literal_is_summarised_and_viewable() {
     absent "Literal of"
 }
 
+big_literal_is_paged_from_the_spill_file() {
+    local port pid
+    coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 30 --cert "$MS_CERTS/chain.pem" \
+        --key "$MS_CERTS/leaf.key" "$MS_SCENARIOS/console-bulk-literal.scn"; }
+    pid=$SRV_PID
+    read -r _ port <&"${SRV[0]}"
+    start "imaps://bulk@127.0.0.1:$port" "${trust[@]}" --password-env PW --spill-max 2M
+    wait_for "bulk server ready" || { kill "$pid" 2>/dev/null; return; }
+    keys F5; wait_for "login: OK" || { kill "$pid" 2>/dev/null; return; }
+    line "FETCH 1 BODY[]"
+    wait_for "{3 145 728 bytes}" || { kill "$pid" 2>/dev/null; return; }
+    keys Tab v
+    # --spill-max 2M keeps two of the three MiB: two pages, and the viewer says why.
+    wait_for "bytes 0-1048576, page 1 of 2" || { kill "$pid" 2>/dev/null; return; }
+    wait_for "the rest beyond --spill-max was only counted" || { kill "$pid" 2>/dev/null; return; }
+    wait_for "bulk line 000003: the quick brown fox" || { kill "$pid" 2>/dev/null; return; }
+    keys "]"
+    wait_for "bytes 1048576-2097152, page 2 of 2" || { kill "$pid" 2>/dev/null; return; }
+    keys "["
+    wait_for "page 1 of 2" || { kill "$pid" 2>/dev/null; return; }
+    keys q
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
 save_and_record_without_credentials() {
     start "imap://alice@$host:$MS_OPEN_IMAP_PORT" "${trust[@]}" --password-env PW \
         --record "$work/rec.json"
@@ -468,6 +494,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
+         big_literal_is_paged_from_the_spill_file \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \

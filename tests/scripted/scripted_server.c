@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,10 +46,10 @@
 
 enum op {
     OP_SEND, OP_SENDRAW, OP_EXPECT, OP_EXPECT_EOF, OP_EXPECT_TLS,
-    OP_TLS, OP_SLEEP, OP_CLOSE, OP_RESET, OP_DRAIN, OP_END, OP_DRIP, OP_SENDREP,
+    OP_TLS, OP_SLEEP, OP_CLOSE, OP_RESET, OP_DRAIN, OP_END, OP_DRIP, OP_SENDREP, OP_SENDBULK,
 };
 
-enum arg_kind { ARG_NONE, ARG_TEXT, ARG_HEX, ARG_REGEX, ARG_MS, ARG_NUM_TEXT };
+enum arg_kind { ARG_NONE, ARG_TEXT, ARG_HEX, ARG_REGEX, ARG_MS, ARG_NUM_TEXT, ARG_BULK };
 
 struct keyword {
     const char *name;
@@ -70,6 +71,7 @@ static const struct keyword keywords[] = {
     {"end", OP_END, ARG_NONE},
     {"drip", OP_DRIP, ARG_NUM_TEXT},
     {"sendrep", OP_SENDREP, ARG_NUM_TEXT},
+    {"sendbulk", OP_SENDBULK, ARG_BULK},
 };
 
 struct step {
@@ -82,7 +84,8 @@ struct step {
     regex_t re;              /* expect */
     bool re_ok;
     long ms;                 /* sleep; drip: pause after each byte */
-    long count;              /* sendrep: how many copies */
+    long count;              /* sendrep: how many copies; sendbulk: bytes */
+    bool pop3;               /* sendbulk: a POP3 RETR body, else an IMAP FETCH literal */
 };
 
 struct scenario {
@@ -110,6 +113,7 @@ struct conn {
     bool verbose;
     const char *path;        /* scenario file, for messages */
     char *tag;               /* first word of the last line expect received */
+    bool said_goodbye;       /* that line was a LOGOUT (IMAP) or QUIT (POP3) */
     int io_errno;            /* errno behind the last IO_ERR, 0 if none */
     size_t len;              /* bytes buffered in buf, not yet consumed */
     unsigned char buf[BUF_CAP];
@@ -347,6 +351,8 @@ static int parse_regex(const char *path, struct step *s, const char *arg)
  * scenario cannot fill the disk of a --log or take minutes. */
 #define SENDREP_MAX_BYTES (256L * 1024 * 1024)
 #define DRIP_MAX_MS 10000
+#define SENDBULK_MAX_BYTES (16L * 1024 * 1024 * 1024)
+#define BULK_LINE 64             /* sendbulk writes lines of this many bytes, CRLF included */
 
 /* "N TEXT": drip's pause in ms or sendrep's count, then text as for send. */
 static int parse_num_text(const char *path, struct step *s, const char *arg,
@@ -391,6 +397,15 @@ static int parse_arg(const char *path, struct step *s, enum arg_kind kind, const
             return parse_error(path, s->lineno, "bad milliseconds: \"%s\"", arg);
         return 0;
     case ARG_NUM_TEXT: return parse_num_text(path, s, arg, st);
+    case ARG_BULK:
+        s->pop3 = strncmp(arg, "pop3 ", 5) == 0;
+        if (!s->pop3 && strncmp(arg, "imap ", 5) != 0)
+            return parse_error(path, s->lineno, "expected \"sendbulk imap|pop3 SIZE\"");
+        errno = 0;
+        s->count = strtol(arg + 5, &end, 10);
+        if (errno || end == arg + 5 || *end || s->count < 1 || s->count > SENDBULK_MAX_BYTES)
+            return parse_error(path, s->lineno, "sendbulk: SIZE from 1 to %ld", SENDBULK_MAX_BYTES);
+        return 0;
     }
     return 0;
 }
@@ -717,6 +732,8 @@ static void set_tag(struct conn *c, const char *line, size_t n)
     c->tag = strndup(line, wlen < n ? wlen : n);
 }
 
+static int hung_up(struct conn *c, const struct step *s, enum io st, size_t bytes);
+
 static int step_send(struct conn *c, const struct step *s)
 {
     size_t n, bad;
@@ -725,6 +742,9 @@ static int step_send(struct conn *c, const struct step *s)
         return fail(c, s, "bad escape");
     enum io st = conn_write(c, out, n);
     free(out);
+    /* The answer to a LOGOUT/QUIT finding the client gone is fine: it did not wait. */
+    if (st != IO_OK && c->said_goodbye && hung_up(c, s, st, 0))
+        return 0;
     return st == IO_OK ? 0 : fail_io(c, s, "send", st);
 }
 
@@ -732,6 +752,15 @@ static int step_sendraw(struct conn *c, const struct step *s)
 {
     enum io st = conn_write(c, s->raw, s->rawlen);
     return st == IO_OK ? 0 : fail_io(c, s, "sendraw", st);
+}
+
+/* "tag LOGOUT" or "QUIT": after it a client may close without waiting. */
+static bool is_goodbye(const char *line, size_t n)
+{
+    const char *sp = memchr(line, ' ', n);
+    if (n == 4 && strncasecmp(line, "QUIT", 4) == 0)
+        return true;
+    return sp && (size_t)(line + n - (sp + 1)) == 6 && strncasecmp(sp + 1, "LOGOUT", 6) == 0;
 }
 
 static int step_expect(struct conn *c, const struct step *s)
@@ -753,6 +782,7 @@ static int step_expect(struct conn *c, const struct step *s)
         show_received("received line", (unsigned char *)line, n);
     } else {
         set_tag(c, line, n);
+        c->said_goodbye = is_goodbye(line, n);
     }
     free(line);
     return rc == 0 ? 0 : EXIT_FAIL;
@@ -925,6 +955,51 @@ static int step_sendrep(struct conn *c, const struct step *s)
     return st == IO_OK || hung_up(c, s, st, bytes) ? 0 : fail_io(c, s, "sendrep", st);
 }
 
+/* 64 KiB of text lines; every 16th starts with a stuffed dot (POP3) or a
+ * plain one (IMAP), so the client's dot handling is on the hot path too. */
+static void bulk_pattern(unsigned char *buf, size_t cap, bool pop3)
+{
+    for (size_t i = 0; i * BULK_LINE < cap; i++) {
+        char line[BULK_LINE + 1];
+        snprintf(line, sizeof line, "%s bulk line %06zu: the quick brown fox jumps over the lazy dog",
+                 i % 16 == 0 ? (pop3 ? ".." : ". ") : "  ", i);
+        memset(line + strlen(line), ' ', BULK_LINE - strlen(line));
+        memcpy(line + BULK_LINE - 2, "\r\n", 2);
+        memcpy(buf + i * BULK_LINE, line, BULK_LINE);
+    }
+}
+
+/* A huge reply, fast: an IMAP literal "* 1 FETCH (BODY[] {N}" + N bytes + ")"
+ * or a POP3 "+OK" + N bytes of dot-stuffed lines (N rounded up to whole
+ * 64-byte lines) + ".". Written in 64 KiB chunks, no trace. */
+static int step_sendbulk(struct conn *c, const struct step *s)
+{
+    enum { CHUNK = 65536 };
+    unsigned char *chunk = xmalloc(CHUNK);
+    bulk_pattern(chunk, CHUNK, s->pop3);
+    uint64_t total = (uint64_t)s->count;
+    if (s->pop3)
+        total = (total + BULK_LINE - 1) / BULK_LINE * BULK_LINE;
+    char head[80];
+    int hn = s->pop3 ? snprintf(head, sizeof head, "+OK %llu octets\r\n", (unsigned long long)total)
+                     : snprintf(head, sizeof head, "* 1 FETCH (BODY[] {%llu}\r\n",
+                                (unsigned long long)total);
+    bool verbose = c->verbose;
+    c->verbose = false;
+    uint64_t bytes = 0;
+    enum io st = conn_write(c, (unsigned char *)head, (size_t)hn);
+    while (st == IO_OK && bytes < total) {
+        size_t k = total - bytes < CHUNK ? (size_t)(total - bytes) : CHUNK;
+        st = conn_write(c, chunk, k);
+        bytes += st == IO_OK ? k : 0;
+    }
+    if (st == IO_OK)
+        st = conn_write(c, (const unsigned char *)(s->pop3 ? ".\r\n" : ")\r\n"), 3);
+    c->verbose = verbose;
+    free(chunk);
+    return st == IO_OK || hung_up(c, s, st, (size_t)bytes) ? 0 : fail_io(c, s, "sendbulk", st);
+}
+
 static int step_sleep(struct conn *c, const struct step *s)
 {
     return pause_ms(c, s, s->ms);
@@ -1015,6 +1090,7 @@ static int run_step(struct conn *c, const struct step *s)
     case OP_SLEEP: return step_sleep(c, s);
     case OP_DRIP: return step_drip(c, s);
     case OP_SENDREP: return step_sendrep(c, s);
+    case OP_SENDBULK: return step_sendbulk(c, s);
     case OP_RESET: return step_reset(c);
     case OP_DRAIN: return step_drain(c);
     case OP_CLOSE:

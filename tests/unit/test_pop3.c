@@ -475,3 +475,56 @@ Test(pop3_apop, does_not_read_past_len)
     cr_assert_not(pop3_apop_timestamp(line, strlen(src), ts, sizeof ts));
     free(line);
 }
+
+/* pop3_data_run: the bulk path passes whole data lines on in one piece and
+ * leaves the terminator, a partial line and an over-long line to the framer. */
+Test(pop3_data_run, whole_lines_up_to_the_terminator)
+{
+    struct pop3_framer f;
+    pop3_framer_init(&f, 16);
+    const char *b = "one\r\n..stuffed\r\n.x\r\nlast\r\n.\r\n+OK next\r\n";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)b, strlen(b)), 0, "not in multi-line mode");
+    f.multiline = true;
+    size_t run = pop3_data_run(&f, (const uint8_t *)b, strlen(b));
+    cr_assert_eq(run, strlen("one\r\n..stuffed\r\n.x\r\nlast\r\n"));
+    struct pop3_frame fr;
+    pop3_frame_next(&f, (const uint8_t *)b + run, strlen(b) - run, &fr);
+    cr_assert_eq(fr.type, POP3_FRAME_END);
+}
+
+Test(pop3_data_run, stops_at_a_partial_or_too_long_line)
+{
+    struct pop3_framer f;
+    pop3_framer_init(&f, 8);
+    f.multiline = true;
+    const char *partial = "abc\r\ndef";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)partial, strlen(partial)), 5);
+    const char *lf_only = "a\nb\n.\n";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)lf_only, strlen(lf_only)), 4);
+    const char *longline = "ok\r\n0123456789\r\nmore\r\n";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)longline, strlen(longline)), 4,
+                 "an over-long line must reach the framer, which refuses it");
+    struct pop3_frame fr;
+    pop3_frame_next(&f, (const uint8_t *)longline + 4, strlen(longline) - 4, &fr);
+    cr_assert_eq(fr.type, POP3_FRAME_ERROR);
+}
+
+Test(pop3_data_run, line_length_bound_is_exact)
+{
+    struct pop3_framer f;
+    pop3_framer_init(&f, 8);
+    f.multiline = true;
+    const char *crlf = "12345678\r\n12345678\n";            /* 8 bytes each: allowed */
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)crlf, strlen(crlf)), strlen(crlf));
+    const char *lf9 = "ab\n123456789\nc\n";                 /* 9 bytes: one too many */
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)lf9, strlen(lf9)), 3);
+    const char *crlf9 = "123456789\r\n";
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)crlf9, strlen(crlf9)), 0);
+    /* The closing dot after many lines, and stuffed dots before it. */
+    char big[4096] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(big, i % 3 ? "line\r\n" : "..dot\r\n");
+    size_t body = strlen(big);
+    strcat(big, ".\r\nnext\r\n");
+    cr_assert_eq(pop3_data_run(&f, (const uint8_t *)big, strlen(big)), body);
+}
