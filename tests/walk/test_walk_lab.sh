@@ -55,6 +55,9 @@ lab_start() {
     mkdir -p "$dir"
     rm -f "$work/lab.in"
     mkfifo "$work/lab.in"
+    # Empty it now: the background job's redirection truncates it only when
+    # the job gets to run, and the last lab's "Shell:" must not count.
+    : > "$work/lab.out"
     "$lab_bin" lab "$1" --address "$2" --dir "$dir" < "$work/lab.in" > "$work/lab.out" \
         2> "$work/lab.err" &
     lab_pid=$!
