@@ -92,17 +92,6 @@ const char *export_state_name(enum session_state st)
     return (unsigned)st < sizeof n / sizeof *n ? n[st] : "?";
 }
 
-static void grouped(uint64_t v, char *buf, size_t cap)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n && (size_t)o + 2 < cap; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ' ';
-        buf[o++] = digits[i];
-    }
-    buf[o] = 0;
-}
 
 static char *fmt_dup(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt_dup(const char *f, ...)
@@ -173,8 +162,8 @@ static char *message_text(const struct export_ctx *x, const char *prefix, const 
 static char *literal_text(const struct tr_event *e)
 {
     char seen[40], total[40];
-    grouped(e->literal_seen, seen, sizeof seen);
-    grouped(e->literal_total, total, sizeof total);
+    transcript_count_text(e->literal_seen, seen, sizeof seen);
+    transcript_count_text(e->literal_total, total, sizeof total);
     if (e->literal_total && e->literal_total != e->literal_seen)
         return fmt_dup("{literal: %s of %s bytes}", seen, total);
     return fmt_dup("{literal: %s bytes}", seen);

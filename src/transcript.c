@@ -1,5 +1,6 @@
 #include "transcript.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +242,18 @@ const char *transcript_kind_name(enum tr_kind k)
                                          "tls", "discarded", "notice", "ntlm", "state", "closed",
                                          "note", "walk" };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+void transcript_count_text(uint64_t v, char *buf, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
+    if (!cap)
+        return;
+    for (int i = 0; i < n && (size_t)o + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ' ';
+        buf[o++] = digits[i];
+    }
+    buf[o] = 0;
 }

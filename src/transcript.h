@@ -81,6 +81,8 @@ int transcript_note(struct transcript *t, enum tr_kind kind, enum session_op op,
 /* A walkthrough step's outcome, for the ticket. */
 int transcript_walk(struct transcript *t, const char *ref, const char *outcome, const char *text);
 const char *transcript_kind_name(enum tr_kind k);
+/* v with its thousands apart ("1 048 576"), as byte counts are shown. */
+void transcript_count_text(uint64_t v, char *buf, size_t cap);
 /* An empty event of kind at t_us since the start, for a loader that fills
  * it (src/trjson.c); the transcript owns what the loader attaches to it.
  * NULL when memory ran out. */

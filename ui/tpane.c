@@ -83,17 +83,6 @@ static void wire_line(struct tpane *tp, const struct transcript *t, const struct
     free(clean);
 }
 
-static void grouped(uint64_t v, char *buf, size_t cap)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n && (size_t)o + 2 < cap; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ' ';
-        buf[o++] = digits[i];
-    }
-    buf[o] = 0;
-}
 
 
 static void op_end(struct tpane *tp, const struct transcript *t, const struct tr_event *e)
@@ -168,7 +157,7 @@ static void show(struct tpane *tp, const struct transcript *t, const struct tr_e
         wire_line(tp, t, e);
         break;
     case TR_LITERAL:
-        grouped(e->literal_seen, count, sizeof count);
+        transcript_count_text(e->literal_seen, count, sizeof count);
         snprintf(text, sizeof text, "               {%s bytes}%s", count,
                  e->len ? "  (v in the transcript: view)" : "");
         tv_add(&tp->tv, ROLE_DIM, text);
