@@ -1,7 +1,6 @@
 #include "playbook.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "diag.h"
+#include "datafiles.h"
 #include "sanitize.h"
 
 static const char *const kind_names[] = { "check", "action", "question", "retest" };
@@ -530,25 +530,15 @@ int playbook_parse(struct playbook_set *s, const char *name, const char *text, s
     return rc;
 }
 
+static int parse_cb(void *set, const char *name, const char *text, size_t len, char *err,
+                    size_t errlen)
+{
+    return playbook_parse(set, name, text, len, err, errlen);
+}
+
 int playbook_load_file(struct playbook_set *s, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(PB_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, PB_MAX_FILE + 1, f) : 0;
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return -1;
-    }
-    int rc = playbook_parse(s, path, buf, n, err, errlen);
-    free(buf);
-    return rc;
+    return datafiles_load_file(path, PB_MAX_FILE, parse_cb, s, err, errlen);
 }
 
 int playbook_load_builtin(struct playbook_set *s, char *err, size_t errlen)
@@ -563,40 +553,9 @@ int playbook_load_builtin(struct playbook_set *s, char *err, size_t errlen)
     return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void warn_append(char *warn, size_t warnlen, const char *msg)
-{
-    size_t n = strlen(warn);
-    if (n + 2 < warnlen)
-        snprintf(warn + n, warnlen - n, "%s%s", n ? "\n" : "", msg);
-}
-
 void playbook_load_dir(struct playbook_set *s, const char *dir, char *warn, size_t warnlen)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    char *names[256];
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] != '.' && l > 9 && !strcmp(e->d_name + l - 9, ".playbook"))
-            if ((names[n] = strdup(e->d_name)))
-                n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        char path[4096], err[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (playbook_load_file(s, path, err, sizeof err))
-            warn_append(warn, warnlen, err);
-        free(names[i]);
-    }
+    datafiles_load_dir(dir, ".playbook", PB_MAX_FILE, parse_cb, s, warn, warnlen);
 }
 
 int playbook_load_default(struct playbook_set *s, char *warn, size_t warnlen)
@@ -605,13 +564,8 @@ int playbook_load_default(struct playbook_set *s, char *warn, size_t warnlen)
         warn[0] = 0;
     if (playbook_load_builtin(s, warn, warnlen))
         return -1;
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     char dir[4096];
-    if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/mailscope/playbooks.d", xdg);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.config/mailscope/playbooks.d", home);
-    else
+    if (!datafiles_config_dir("playbooks.d", dir, sizeof dir))
         return 0;
     playbook_load_dir(s, dir, warn, warnlen);
     return 0;

@@ -1,7 +1,6 @@
 #include "rules.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "datafiles.h"
 #include "sanitize.h"
 
 static const char *const fact_names[RF_COUNT] = {
@@ -510,25 +510,15 @@ int rules_parse(struct ruleset *rs, const char *name, const char *text, size_t l
     return rc;
 }
 
+static int parse_cb(void *set, const char *name, const char *text, size_t len, char *err,
+                    size_t errlen)
+{
+    return rules_parse(set, name, text, len, err, errlen);
+}
+
 int rules_load_file(struct ruleset *rs, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(RULES_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, RULES_MAX_FILE + 1, f) : 0;
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return -1;
-    }
-    int rc = rules_parse(rs, path, buf, n, err, errlen);
-    free(buf);
-    return rc;
+    return datafiles_load_file(path, RULES_MAX_FILE, parse_cb, rs, err, errlen);
 }
 
 int rules_load_builtin(struct ruleset *rs, char *err, size_t errlen)
@@ -543,40 +533,9 @@ int rules_load_builtin(struct ruleset *rs, char *err, size_t errlen)
     return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void warn_append(char *warn, size_t warnlen, const char *msg)
-{
-    size_t n = strlen(warn);
-    if (n + 2 < warnlen)
-        snprintf(warn + n, warnlen - n, "%s%s", n ? "\n" : "", msg);
-}
-
 void rules_load_dir(struct ruleset *rs, const char *dir, char *warn, size_t warnlen)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    char *names[256];
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] != '.' && l > 6 && !strcmp(e->d_name + l - 6, ".rules"))
-            if ((names[n] = strdup(e->d_name)))
-                n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        char path[4096], err[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (rules_load_file(rs, path, err, sizeof err))
-            warn_append(warn, warnlen, err);
-        free(names[i]);
-    }
+    datafiles_load_dir(dir, ".rules", RULES_MAX_FILE, parse_cb, rs, warn, warnlen);
 }
 
 int rules_load_default(struct ruleset *rs, char *warn, size_t warnlen)
@@ -585,13 +544,8 @@ int rules_load_default(struct ruleset *rs, char *warn, size_t warnlen)
         warn[0] = 0;
     if (rules_load_builtin(rs, warn, warnlen))
         return -1;
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     char dir[4096];
-    if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/mailscope/rules.d", xdg);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.config/mailscope/rules.d", home);
-    else
+    if (!datafiles_config_dir("rules.d", dir, sizeof dir))
         return 0;
     rules_load_dir(rs, dir, warn, warnlen);
     return 0;
