@@ -54,6 +54,8 @@ static int write_json(FILE *f, json_t *report, const struct export_ctx *x)
     if (!doc)
         return -1;
     redact_scrub_json(&x->red, json_object_get(doc, "report"));
+    /* What a reader must not look for here, as the text formats' header says. */
+    json_object_set_new(doc, "redacted", json_string(redact_what(&x->red)));
     int rc = trjson_dump(f, doc);
     json_decref(doc);
     return rc;

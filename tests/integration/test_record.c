@@ -251,6 +251,7 @@ Test(record, json_keeps_its_schema_and_every_event)
     cr_expect_gt(json_array_size(json_object_get(j, "events")), 20);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "report"), "status")),
                      "CRITICAL");
+    cr_expect_str_eq(json_string_value(json_object_get(j, "redacted")), "passwords, SASL payloads");
     json_decref(j);
     rec_free(&rc);
 }
@@ -285,6 +286,8 @@ Test(record, redact_user_reaches_the_diagnosis_and_the_url)
         cr_expect_not(contains(rc.text, rc.len, "alice"), "the user name is in %s:\n%s", rc.path,
                       rc.text);
         cr_expect_not(contains(rc.text, rc.len, "YWxpY2U"), "the base64 user name is in %s", rc.path);
+        if (!strcmp(formats[f], "json"))
+            expect_has(&rc, "\"redacted\": \"passwords, SASL payloads, user names\"");
         if (!strcmp(formats[f], "txt")) {
             expect_has(&rc, "Target      imap://<user>@127.0.0.1:");
             expect_has(&rc, "C: a004 LOGIN <user> *****");
