@@ -1,4 +1,5 @@
-/* mailscope's main(): the console by default, probe as a subcommand. */
+/* mailscope's main(): the console by default; probe, rules, replay, lab,
+ * walkthrough and logscan as subcommands. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,13 +20,12 @@ static void usage(FILE *out)
           "                                        the console on a lab scenario (default: the founding\n"
           "                                        Exchange case); /ps COMMAND runs its shell\n"
           "       mailscope probe [OPTIONS] URL    check a server step by step, for scripts\n"
-          "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n"
-          "       mailscope --version | --help\n", out);
+          "       mailscope logscan [--json] [--tui] FILE|DIR...   Exchange protocol logs\n", out);
     rulescmd_usage(out);
     replay_usage(out);
     labcmd_usage(out);
     walkcmd_usage(out);
-    fputs("\n", out);
+    fputs("       mailscope --version | --help\n\n", out);
     logscan_usage(out);
     fputs("\n", out);
     probe_usage(out);
