@@ -1,5 +1,6 @@
 #include "datafiles.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -76,4 +77,49 @@ int datafiles_config_dir(const char *leaf, char *out, size_t cap)
     else
         return 0;
     return 1;
+}
+
+char *datafiles_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+char *datafiles_word(char **s)
+{
+    char *w = *s;
+    while (*w == ' ' || *w == '\t')
+        w++;
+    if (!*w)
+        return NULL;
+    char *e = w;
+    while (*e && *e != ' ' && *e != '\t')
+        e++;
+    if (*e)
+        *e++ = 0;
+    *s = e;
+    return w;
+}
+
+bool datafiles_valid_id(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+int datafiles_fail(char *err, size_t errlen, const char *name, size_t line, const char *fmt,
+                   va_list ap)
+{
+    int n = snprintf(err, errlen, "%s:%zu: ", name, line);
+    if (n >= 0 && (size_t)n < errlen)
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    return -1;
 }

@@ -6,6 +6,8 @@
 #ifndef MAILSCOPE_DATAFILES_H
 #define MAILSCOPE_DATAFILES_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Parse text[0..len) named name into set; 0, or -1 with "name:line: what" in err. */
@@ -24,6 +26,17 @@ void datafiles_load_dir(const char *dir, const char *ext, size_t max, datafiles_
 /* $XDG_CONFIG_HOME/mailscope/LEAF, else ~/.config/mailscope/LEAF; false when
  * neither variable is set. */
 int datafiles_config_dir(const char *leaf, char *out, size_t cap);
+/* The line format both share: one statement a line, words apart by blanks. */
+/* s without its leading and trailing blanks (and a CR), trimmed in place. */
+char *datafiles_trim(char *s);
+/* The next blank-delimited word of *s, NUL-terminated in place; NULL at the end. */
+char *datafiles_word(char **s);
+/* An id: 1-64 letters, digits, '-', '_' or '.'. */
+bool datafiles_valid_id(const char *s);
+/* "name:line: " and the formatted message into err; returns -1. */
+int datafiles_fail(char *err, size_t errlen, const char *name, size_t line, const char *fmt,
+                   va_list ap);
+
 /* Append msg to warn as a new line (bounded). */
 void datafiles_warn(char *warn, size_t warnlen, const char *msg);
 

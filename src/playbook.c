@@ -87,50 +87,11 @@ struct parser {
 
 static int fail(struct parser *p, size_t line, const char *fmt, ...)
 {
-    int n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, line);
-    if (n >= 0 && (size_t)n < p->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    datafiles_fail(p->err, p->errlen, p->name, line, fmt, ap);
+    va_end(ap);
     return -1;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
-}
-
-static char *word(char **s)
-{
-    char *w = *s;
-    while (*w == ' ' || *w == '\t')
-        w++;
-    if (!*w)
-        return NULL;
-    char *e = w;
-    while (*e && *e != ' ' && *e != '\t')
-        e++;
-    if (*e)
-        *e++ = 0;
-    *s = e;
-    return w;
-}
-
-static bool valid_id(const char *s)
-{
-    if (!*s || strlen(s) > 64)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-            return false;
-    return true;
 }
 
 static int check_placeholders(struct parser *p, const char *s)
@@ -173,7 +134,7 @@ static int add_item(struct parser *p, char **arr, size_t *n, size_t max, const c
 
 static int add_ref(struct parser *p, int *slot, const char *name)
 {
-    if (strcmp(name, "end") != 0 && !valid_id(name))
+    if (strcmp(name, "end") != 0 && !datafiles_valid_id(name))
         return fail(p, p->line, "bad step id '%.64s'", name);
     if (p->n_refs == p->cap_refs) {
         size_t cap = p->cap_refs ? p->cap_refs * 2 : 64;
@@ -194,7 +155,7 @@ static int add_ref(struct parser *p, int *slot, const char *name)
 static int parse_protocols(struct parser *p, char *v)
 {
     unsigned bits = 0;
-    for (char *w; (w = word(&v));) {
+    for (char *w; (w = datafiles_word(&v));) {
         if (!strcasecmp(w, "imap"))
             bits |= 1;
         else if (!strcasecmp(w, "pop3"))
@@ -231,8 +192,8 @@ static int playbook_field(struct parser *p, const char *key, char *v)
         return join(p, &pb->families, v);
     }
     if (!strcmp(key, "follows")) {
-        for (char *w; (w = word(&v));) {
-            if (!valid_id(w))
+        for (char *w; (w = datafiles_word(&v));) {
+            if (!datafiles_valid_id(w))
                 return fail(p, p->line, "bad rule id '%.64s'", w);
             if (add_item(p, pb->follows, &pb->n_follows, PB_MAX_FOLLOWS, "follows", w))
                 return -1;
@@ -262,11 +223,11 @@ static int step_answer(struct parser *p, char *key, char *v)
 {
     struct pb_step *st = p->step;
     char *w = key + 6;                      /* past "answer" */
-    w = trim(w);
+    w = datafiles_trim(w);
     if (st->kind != PB_QUESTION)
         return fail(p, p->line, "'answer' belongs in a question step; step %s is a %s", st->id,
                     pb_kind_name(st->kind));
-    if (!valid_id(w))
+    if (!datafiles_valid_id(w))
         return fail(p, p->line, "answer needs one word: answer WORD: STEP");
     for (size_t i = 0; i < st->n_answers; i++)
         if (!strcasecmp(st->answers[i].word, w))
@@ -275,8 +236,8 @@ static int step_answer(struct parser *p, char *key, char *v)
         return fail(p, p->line, "'%s' is an action's answer, not a question's", w);
     if (st->n_answers >= PB_MAX_ANSWERS)
         return fail(p, p->line, "more than %d answers", PB_MAX_ANSWERS);
-    char *next = word(&v);
-    if (!next || word(&v))
+    char *next = datafiles_word(&v);
+    if (!next || datafiles_word(&v))
         return fail(p, p->line, "answer %s: needs one next step (a step id or end)", w);
     struct pb_answer *a = &st->answers[st->n_answers];
     if (!(a->word = strdup(w)))
@@ -308,8 +269,8 @@ static int step_field(struct parser *p, char *key, char *v)
             return fail(p, p->line, "'%s' does not fit a %s step (%s)", key, pb_kind_name(st->kind),
                         st->kind == PB_ACTION ? "done, failed, skipped"
                         : st->kind == PB_QUESTION ? "answer WORD: STEP" : "pass, fail");
-        char *next = word(&v);
-        if (!next || word(&v))
+        char *next = datafiles_word(&v);
+        if (!next || datafiles_word(&v))
             return fail(p, p->line, "%s: needs one next step (a step id or end)", key);
         return add_ref(p, &st->next[r], next);
     }
@@ -349,8 +310,8 @@ static int start_step(struct parser *p, char *rest)
         return fail(p, p->line, "'step' before any 'playbook' line");
     if (finish_step(p))
         return -1;
-    char *id = word(&rest), *kind = word(&rest), *check = word(&rest);
-    if (!id || !valid_id(id) || !strcmp(id, "end"))
+    char *id = datafiles_word(&rest), *kind = datafiles_word(&rest), *check = datafiles_word(&rest);
+    if (!id || !datafiles_valid_id(id) || !strcmp(id, "end"))
         return fail(p, p->line, "step needs an id (letters, digits, - _ .; not 'end')");
     if (!kind)
         return fail(p, p->line, "step %s needs a kind: check, action, question or retest", id);
@@ -373,7 +334,7 @@ static int start_step(struct parser *p, char *rest)
     } else if (check) {
         return fail(p, p->line, "unexpected '%.40s' after step kind %s", check, kind);
     }
-    if (word(&rest))
+    if (datafiles_word(&rest))
         return fail(p, p->line, "too many words on the step line");
     struct pb_step *st = &pb->steps[pb->n_steps];
     memset(st, 0, sizeof *st);
@@ -394,8 +355,8 @@ static int parse_line(struct parser *p, struct playbook **pending, size_t *n_pen
     if (!strncmp(s, "playbook", 8) && (s[8] == ' ' || s[8] == '\t' || !s[8])) {
         if (finish_step(p))
             return -1;
-        char *rest = s + 8, *id = word(&rest);
-        if (!id || !valid_id(id) || word(&rest))
+        char *rest = s + 8, *id = datafiles_word(&rest);
+        if (!id || !datafiles_valid_id(id) || datafiles_word(&rest))
             return fail(p, p->line, "playbook needs one id (letters, digits, - _ .)");
         for (size_t i = 0; i < *n_pending; i++)
             if (!strcmp(pending[i]->id, id))
@@ -419,7 +380,7 @@ static int parse_line(struct parser *p, struct playbook **pending, size_t *n_pen
     if (!colon)
         return fail(p, p->line, "expected 'playbook ID', 'step ID KIND' or 'field: value'");
     *colon = 0;
-    char *key = trim(s), *v = trim(colon + 1);
+    char *key = datafiles_trim(s), *v = datafiles_trim(colon + 1);
     if (!p->cur)
         return fail(p, p->line, "'%s:' before any 'playbook' line", key);
     if (!*v)
@@ -483,7 +444,7 @@ static int read_lines(struct parser *p, const char *text, size_t len, struct pla
             return fail(p, p->line, "control character in line");
         memcpy(line, text + pos, n);
         line[n] = 0;
-        char *s = trim(line);
+        char *s = datafiles_trim(line);
         if (*s && *s != '#' && parse_line(p, pending, n_pending, s))
             return -1;
         pos += n + (nl ? 1 : 0);

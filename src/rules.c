@@ -72,51 +72,11 @@ struct parser {
 
 static int fail(struct parser *p, const char *fmt, ...)
 {
-    int n = snprintf(p->err, p->errlen, "%s:%zu: ", p->name, p->line);
-    if (n >= 0 && (size_t)n < p->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    datafiles_fail(p->err, p->errlen, p->name, p->line, fmt, ap);
+    va_end(ap);
     return -1;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = 0;
-    return s;
-}
-
-/* The next whitespace-delimited word of *s (NUL-terminated in place). */
-static char *word(char **s)
-{
-    char *w = *s;
-    while (*w == ' ' || *w == '\t')
-        w++;
-    if (!*w)
-        return NULL;
-    char *e = w;
-    while (*e && *e != ' ' && *e != '\t')
-        e++;
-    if (*e)
-        *e++ = 0;
-    *s = e;
-    return w;
-}
-
-static bool valid_id(const char *s)
-{
-    if (!*s || strlen(s) > 64)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-            return false;
-    return true;
 }
 
 /* Append text to a joined field, with one space between lines. */
@@ -255,13 +215,13 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
         return fail(p, "more than %d conditions in rule %s", RULES_MAX_COND, r->id);
     struct rule_cond c = { .kind = kind, .weight = 1 };
     if (kind == RK_FOR || kind == RK_AGAINST) {
-        char *w = word(&rest), *end;
+        char *w = datafiles_word(&rest), *end;
         long v = w ? strtol(w, &end, 10) : 0;
         if (!w || *end || v < 1 || v > 100)
             return fail(p, "'%s' needs a weight from 1 to 100", kind == RK_FOR ? "for" : "against");
         c.weight = (int)v;
     }
-    char *fw = word(&rest), *ow = fw ? word(&rest) : NULL;
+    char *fw = datafiles_word(&rest), *ow = fw ? datafiles_word(&rest) : NULL;
     if (!fw || parse_fact(fw, &c.fact))
         return fail(p, "unknown fact '%.40s'", fw ? fw : "");
     if (!ow || parse_op(ow, &c.op))
@@ -270,7 +230,7 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
                     ow ? ow : "");
     if (!op_allowed(c.fact, c.op))
         return fail(p, "operator '%s' does not apply to '%s'", ow, fw);
-    char *value = trim(rest);
+    char *value = datafiles_trim(rest);
     if (!*value)
         return fail(p, "condition without a value");
     if ((c.fact == RF_CERT_COVERS_SERVER && strcmp(value, "yes") && strcmp(value, "no") &&
@@ -305,7 +265,7 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
 static int parse_protocols(struct parser *p, struct rule *r, char *v)
 {
     r->protocols = 0;
-    for (char *w; (w = word(&v));) {
+    for (char *w; (w = datafiles_word(&v));) {
         if (!strcmp(w, "imap"))
             r->protocols |= 1;
         else if (!strcmp(w, "pop3"))
@@ -389,12 +349,12 @@ static int finish_rule(struct parser *p, struct rule *r)
 static int parse_line(struct parser *p, const struct ruleset *rs, struct rule *pending,
                       size_t *n_pending, struct rule **cur, char *s)
 {
-    char *rest = s, *w = word(&rest);
+    char *rest = s, *w = datafiles_word(&rest);
     if (!*cur) {
         if (strcmp(w, "rule"))
             return fail(p, "expected 'rule ID', found '%.40s'", w);
-        char *id = word(&rest);
-        if (!id || !valid_id(id) || *trim(rest))
+        char *id = datafiles_word(&rest);
+        if (!id || !datafiles_valid_id(id) || *datafiles_trim(rest))
             return fail(p, "'rule' needs one id of letters, digits, '-', '_', '.'");
         if (*n_pending >= RULES_MAX_RULES || rs->n + *n_pending >= RULES_MAX_RULES)
             return fail(p, "more than %d rules", RULES_MAX_RULES);
@@ -410,7 +370,7 @@ static int parse_line(struct parser *p, const struct ruleset *rs, struct rule *p
         return 0;
     }
     if (!strcmp(w, "end")) {
-        if (*trim(rest))
+        if (*datafiles_trim(rest))
             return fail(p, "text after 'end'");
         if (finish_rule(p, *cur))
             return -1;
@@ -437,10 +397,10 @@ static int parse_line(struct parser *p, const struct ruleset *rs, struct rule *p
         *colon = 0;
         char joined[RULES_MAX_LINE];
         snprintf(joined, sizeof joined, "%s %s", colon + 1, rest);
-        return parse_field(p, *cur, w, trim(joined));
+        return parse_field(p, *cur, w, datafiles_trim(joined));
     }
     w[klen - 1] = 0;
-    return parse_field(p, *cur, w, trim(rest));
+    return parse_field(p, *cur, w, datafiles_trim(rest));
 }
 
 /* Rule text reaches terminals: no control characters but TAB (and CR of CRLF). */
@@ -482,7 +442,7 @@ int rules_parse(struct ruleset *rs, const char *name, const char *text, size_t l
         else {
             memcpy(line, text + pos, n);
             line[n] = 0;
-            char *s = trim(line);
+            char *s = datafiles_trim(line);
             if (*s && *s != '#')
                 rc = parse_line(&p, rs, pending, &n_pending, &cur, s);
         }
