@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jscan.h"
 #include "sanitize.h"
 #include "version.h"
 
@@ -573,7 +574,32 @@ static int str_list(struct ld *l, json_t *o, const char *where, const char *key,
 
 /* ---- events ---- */
 
-static int event_bytes(struct ld *l, json_t *o, const char *where, struct tr_event *e)
+/* What the loader attaches to an event goes through these two, so that the
+ * transcript's way of storing bytes and strings is one place to change. */
+static int attach_bytes(struct transcript *t, struct tr_event *e, const void *bytes, size_t len)
+{
+    (void)t;
+    if (!(e->data = malloc(len + 1)))
+        return -1;
+    if (len)
+        memcpy(e->data, bytes, len);
+    e->data[len] = 0;
+    e->len = len;
+    return 0;
+}
+
+static int attach_str(struct transcript *t, char **field, const char *s, size_t len)
+{
+    (void)t;
+    if (!(*field = malloc(len + 1)))
+        return -1;
+    memcpy(*field, s, len);
+    (*field)[len] = 0;
+    return 0;
+}
+
+static int event_bytes(struct ld *l, struct transcript *t, json_t *o, const char *where,
+                       struct tr_event *e)
 {
     const char *text, *b64;
     size_t tlen, blen;
@@ -593,26 +619,41 @@ static int event_bytes(struct ld *l, json_t *o, const char *where, struct tr_eve
         return 0;   /* bytes on an event that shows none: ignored */
     if (b64) {
         char p[160];
-        if (b64_decode(b64, blen, &e->data, &e->len) < 0)
+        uint8_t *d;
+        size_t dn;
+        if (b64_decode(b64, blen, &d, &dn) < 0)
             return fail(l, path_of(p, sizeof p, where, "data_b64"), "not valid base64");
-        return 0;
+        int rc = attach_bytes(t, e, d, dn);
+        free(d);
+        return rc < 0 ? fail(l, where, "out of memory") : 0;
     }
-    if (!(e->data = malloc(tlen + 1)))
+    if (attach_bytes(t, e, text, tlen) < 0)
         return fail(l, where, "out of memory");
-    memcpy(e->data, text, tlen);
-    e->data[tlen] = 0;
-    e->len = tlen;
     return 0;
 }
 
-static int event_strings(struct ld *l, json_t *o, const char *where, struct tr_event *e)
+/* An event's string member key, attached to *field (absent or null: none). */
+static int event_str(struct ld *l, struct transcript *t, json_t *o, const char *where,
+                     const char *key, char **field)
 {
-    if (dup_str(l, o, where, "message", &e->message) < 0)
+    const char *s;
+    size_t n;
+    if (get_str(l, o, where, key, false, TRJSON_MAX_STRING, &s, &n) < 0)
         return -1;
-    if (e->kind == TR_OP_END && dup_str(l, o, where, "status", &e->status) < 0)
+    if (s && attach_str(t, field, s, n) < 0)
+        return fail(l, where, "out of memory");
+    return 0;
+}
+
+static int event_strings(struct ld *l, struct transcript *t, json_t *o, const char *where,
+                         struct tr_event *e)
+{
+    if (event_str(l, t, o, where, "message", &e->message) < 0)
         return -1;
-    if (e->kind == TR_WALK && (dup_str(l, o, where, "ref", &e->ref) < 0 ||
-                               dup_str(l, o, where, "outcome", &e->status) < 0))
+    if (e->kind == TR_OP_END && event_str(l, t, o, where, "status", &e->status) < 0)
+        return -1;
+    if (e->kind == TR_WALK && (event_str(l, t, o, where, "ref", &e->ref) < 0 ||
+                               event_str(l, t, o, where, "outcome", &e->status) < 0))
         return -1;
     return 0;
 }
@@ -663,10 +704,9 @@ static int op_by_name(struct ld *l, json_t *o, const char *where, enum session_o
     return 0;
 }
 
-static int load_event(struct ld *l, struct transcript *t, json_t *o, size_t i)
+/* where: "events[12]" */
+static int load_event(struct ld *l, struct transcript *t, json_t *o, const char *where)
 {
-    char where[40];
-    snprintf(where, sizeof where, "events[%zu]", i);
     if (!json_is_object(o))
         return fail(l, where, "%s where an object is due", type_name(o));
     const char *kinds[TR_WALK + 1];
@@ -686,7 +726,7 @@ static int load_event(struct ld *l, struct transcript *t, json_t *o, size_t i)
         get_bool(l, o, where, "ok", false, &e->ok) < 0 ||
         failure_by_name(l, o, where, &e->fail) < 0 ||
         get_enum(l, o, where, "state", false, state_names, N_STATES, &state) < 0 ||
-        event_bytes(l, o, where, e) < 0 || event_strings(l, o, where, e) < 0 ||
+        event_bytes(l, t, o, where, e) < 0 || event_strings(l, t, o, where, e) < 0 ||
         event_numbers(l, o, where, e) < 0)
         return -1;
     e->state = (enum session_state)state;
@@ -1005,11 +1045,10 @@ static int load_proto(struct ld *l, json_t *doc, json_t *rep, struct recording *
     return 0;
 }
 
-static int load_doc(struct ld *l, json_t *doc, struct recording *r)
+/* Everything but the events, gathered by the walk into one object. */
+static int load_head(struct ld *l, json_t *doc, struct recording *r)
 {
-    json_t *rep, *events;
-    if (!json_is_object(doc))
-        return fail(l, "the file", "%s where an object is due", type_name(doc));
+    json_t *rep;
     if (load_schema(l, doc) < 0 || get_object(l, doc, "", "report", true, &rep) < 0)
         return -1;
     if (!rep)
@@ -1017,41 +1056,265 @@ static int load_doc(struct ld *l, json_t *doc, struct recording *r)
     r->version = l->version;
     if (load_proto(l, doc, rep, r) < 0 || load_started(l, doc, &r->t.wall0) < 0 ||
         load_report(l, rep, r) < 0 || load_caps(l, doc, rep, r) < 0 ||
-        load_tls(l, doc, &r->t) < 0 || load_ntlm(l, doc, rep, &r->t) < 0 ||
-        get_array(l, doc, "", "events", true, TRJSON_MAX_EVENTS, &events) < 0)
+        load_tls(l, doc, &r->t) < 0 || load_ntlm(l, doc, rep, &r->t) < 0)
         return -1;
-    if (!events)
-        return fail(l, "events", "null where an array is due");
-    for (size_t i = 0; i < json_array_size(events); i++)
-        if (load_event(l, &r->t, json_array_get(events, i), i) < 0)
-            return -1;
     return 0;
+}
+
+/* ---- the walk: the document one value at a time ----
+ * The top-level object and the events array are walked here with jscan;
+ * each member's value and each event is parsed alone (json_loadb on its
+ * bytes), so memory while loading is the transcript being built plus one
+ * value, not a tree of the whole file. */
+
+struct walk {
+    struct ld *l;
+    struct jscan s;
+    struct recording *r;
+    json_t *head;               /* the members but events */
+    size_t head_bytes;          /* their bytes, bounded by TRJSON_MAX_HEAD */
+    bool seen_events;
+    char event_bound[48], head_bound[80];   /* for messages: "the 8 MiB an event may have" */
+};
+
+static int syntax(struct walk *w, const char *what)
+{
+    unsigned long line, col;
+    jscan_where(&w->s, &line, &col);
+    snprintf(w->l->err, w->l->errlen, "not valid JSON (line %lu, column %lu): %s", line, col, what);
+    return -1;
+}
+
+static int input_stopped(struct walk *w)
+{
+    switch (w->s.status) {
+    case JSCAN_HUGE:
+        snprintf(w->l->err, w->l->errlen, "larger than the %u MiB a transcript may have",
+                 TRJSON_MAX_FILE >> 20);
+        return -1;
+    case JSCAN_IO:
+        snprintf(w->l->err, w->l->errlen, "cannot read it: %s", strerror(w->s.io_errno));
+        return -1;
+    case JSCAN_NOMEM:
+        snprintf(w->l->err, w->l->errlen, "out of memory");
+        return -1;
+    default:
+        return syntax(w, "premature end of input");
+    }
+}
+
+/* The value at the cursor, parsed: NULL with the message set when it is
+ * refused. where names it; max bounds its bytes. */
+static json_t *next_value(struct walk *w, const char *where, size_t max, const char *bound)
+{
+    const char *v;
+    size_t n;
+    enum jscan_status st = jscan_value(&w->s, max, TRJSON_MAX_DEPTH, &v, &n);
+    switch (st) {
+    case JSCAN_OK:
+        break;
+    case JSCAN_DEEP:
+        fail(w->l, where, "nested deeper than %u levels", TRJSON_MAX_DEPTH);
+        return NULL;
+    case JSCAN_BIG:
+        fail(w->l, where, "larger than %s", bound);
+        return NULL;
+    case JSCAN_SYNTAX:
+        syntax(w, "a value expected");
+        return NULL;
+    default:
+        input_stopped(w);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(v, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!j) {
+        unsigned long line, col;
+        jscan_where_in_value(&w->s, je.position > 0 ? (size_t)je.position : 0, &line, &col);
+        char *clean = sanitize_text(je.text, strnlen(je.text, sizeof je.text), 120);
+        snprintf(w->l->err, w->l->errlen, "not valid JSON (line %lu, column %lu): %s", line, col,
+                 clean ? clean : "");
+        free(clean);
+    }
+    return j;
+}
+
+static int walk_events(struct walk *w)
+{
+    if (jscan_peek(&w->s) != '[') {
+        json_t *v = next_value(w, "events", TRJSON_MAX_EVENT, w->event_bound);
+        if (v)
+            fail(w->l, "events", "%s where an array is due", type_name(v));
+        json_decref(v);
+        return -1;
+    }
+    jscan_skip(&w->s);
+    int c = jscan_peek(&w->s);
+    if (c == ']') {
+        jscan_skip(&w->s);
+        return 0;
+    }
+    for (size_t i = 0;; i++) {
+        char where[40];
+        snprintf(where, sizeof where, "events[%zu]", i);
+        if (i == TRJSON_MAX_EVENTS)
+            return fail(w->l, "events", "more than the %u allowed", TRJSON_MAX_EVENTS);
+        json_t *o = next_value(w, where, TRJSON_MAX_EVENT, w->event_bound);
+        if (!o)
+            return -1;
+        int rc = load_event(w->l, &w->r->t, o, where);
+        json_decref(o);
+        if (rc < 0)
+            return -1;
+        c = jscan_peek(&w->s);
+        if (c == ',') {
+            jscan_skip(&w->s);
+        } else if (c == ']') {
+            jscan_skip(&w->s);
+            return 0;
+        } else {
+            return c < 0 ? input_stopped(w) : syntax(w, "',' or ']' expected");
+        }
+    }
+}
+
+/* A member other than events: kept for load_head. */
+static int walk_member(struct walk *w, const char *key)
+{
+    char q[80];
+    if (json_object_size(w->head) >= TRJSON_MAX_MEMBERS)
+        return fail(w->l, "the file", "more than %u members", TRJSON_MAX_MEMBERS);
+    uint64_t before = w->s.pos;
+    quote(key, q, sizeof q);
+    json_t *v = next_value(w, q, TRJSON_MAX_HEAD - w->head_bytes, w->head_bound);
+    if (!v)
+        return -1;
+    w->head_bytes += (size_t)(w->s.pos - before);
+    if (json_object_get(w->head, key)) {
+        json_decref(v);
+        return syntax(w, "duplicate object key");
+    }
+    return json_object_set_new(w->head, key, v) < 0 ? fail(w->l, "the file", "out of memory") : 0;
+}
+
+/* The member name at the cursor (jscan_peek gave '"'): a string, or NULL. */
+static json_t *member_name(struct walk *w)
+{
+    json_t *k = next_value(w, "a member name", 1024, "1024 bytes");
+    if (k && !json_is_string(k)) {
+        json_decref(k);
+        syntax(w, "a member name expected");
+        return NULL;
+    }
+    return k;
+}
+
+static int walk_members(struct walk *w)
+{
+    for (;;) {
+        int c = jscan_peek(&w->s);
+        if (c != '"')
+            return c < 0 ? input_stopped(w) : syntax(w, "a member name expected");
+        json_t *k = member_name(w);
+        if (!k)
+            return -1;
+        const char *key = json_string_value(k);
+        int rc;
+        if ((c = jscan_peek(&w->s)) != ':') {
+            rc = c < 0 ? input_stopped(w) : syntax(w, "':' expected");
+        } else {
+            jscan_skip(&w->s);
+            if (strcmp(key, "events"))
+                rc = walk_member(w, key);
+            else if (w->seen_events)
+                rc = syntax(w, "duplicate object key");
+            else {
+                w->seen_events = true;
+                /* a file that is not a transcript is refused before its events */
+                rc = json_object_get(w->head, "schema") && load_schema(w->l, w->head) < 0
+                         ? -1 : walk_events(w);
+            }
+        }
+        json_decref(k);
+        if (rc < 0)
+            return -1;
+        c = jscan_peek(&w->s);
+        if (c == '}') {
+            jscan_skip(&w->s);
+            return 0;
+        }
+        if (c != ',')
+            return c < 0 ? input_stopped(w) : syntax(w, "',' or '}' expected");
+        jscan_skip(&w->s);
+    }
+}
+
+static int walk_doc(struct walk *w)
+{
+    int c = jscan_peek(&w->s);
+    if (c != '{') {
+        if (c < 0)
+            return input_stopped(w);
+        json_t *v = next_value(w, "the file", TRJSON_MAX_HEAD, w->head_bound);
+        if (v)
+            fail(w->l, "the file", "%s where an object is due", type_name(v));
+        json_decref(v);
+        return -1;
+    }
+    jscan_skip(&w->s);
+    c = jscan_peek(&w->s);
+    if (c == '}')
+        jscan_skip(&w->s);
+    else if (walk_members(w) < 0)
+        return -1;
+    if (jscan_peek(&w->s) >= 0)
+        return syntax(w, "end of file expected");
+    if (w->s.status)
+        return input_stopped(w);
+    if (load_head(w->l, w->head, w->r) < 0)
+        return -1;
+    if (!w->seen_events)
+        return fail(w->l, "events", "missing");
+    return 0;
+}
+
+static int load_scan(struct jscan *s, struct recording *r, char *err, size_t errlen)
+{
+    struct ld l = { .err = err, .errlen = errlen };
+    struct walk w = { .l = &l, .s = *s, .r = r, .head = json_object() };
+    snprintf(w.event_bound, sizeof w.event_bound, "the %u MiB an event may have",
+             TRJSON_MAX_EVENT >> 20);
+    snprintf(w.head_bound, sizeof w.head_bound, "the %u MiB allowed for everything but the events",
+             TRJSON_MAX_HEAD >> 20);
+    int rc = w.head ? walk_doc(&w) : fail(&l, "the file", "out of memory");
+    json_decref(w.head);
+    jscan_free(&w.s);
+    if (rc < 0)
+        recording_free(r);
+    return rc;
 }
 
 int trjson_load_buffer(const char *buf, size_t len, struct recording *r, char *err, size_t errlen)
 {
     recording_init(r);
-    struct ld l = { .err = err, .errlen = errlen };
     err[0] = 0;
     if (len > TRJSON_MAX_FILE) {
         snprintf(err, errlen, "%zu bytes: larger than the %u MiB a transcript may have", len,
                  TRJSON_MAX_FILE >> 20);
         return -1;
     }
-    json_error_t je;
-    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!doc) {
-        char *clean = sanitize_text(je.text, strnlen(je.text, sizeof je.text), 120);
-        snprintf(err, errlen, "not valid JSON (line %d, column %d): %s", je.line, je.column,
-                 clean ? clean : "");
-        free(clean);
-        return -1;
-    }
-    int rc = load_doc(&l, doc, r);
-    json_decref(doc);
-    if (rc < 0)
-        recording_free(r);
-    return rc;
+    struct jscan s;
+    jscan_mem(&s, buf, len);
+    return load_scan(&s, r, err, errlen);
+}
+
+int trjson_load_fd(int fd, size_t window, struct recording *r, char *err, size_t errlen)
+{
+    recording_init(r);
+    err[0] = 0;
+    struct jscan s;
+    jscan_fd(&s, fd, window, TRJSON_MAX_FILE);
+    return load_scan(&s, r, err, errlen);
 }
 
 int trjson_load_file(const char *path, struct recording *r, char *err, size_t errlen)
@@ -1074,19 +1337,9 @@ int trjson_load_file(const char *path, struct recording *r, char *err, size_t er
         close(fd);
         return -1;
     }
-    size_t cap = (size_t)st.st_size, len = 0;
-    char *buf = malloc(cap + 1);
-    ssize_t got = 1;
-    while (buf && len < cap && (got = read(fd, buf + len, cap - len)) > 0)
-        len += (size_t)got;
-    int e = errno;
+    /* read ahead: the file is read once, front to back */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int rc = trjson_load_fd(fd, 0, r, err, errlen);
     close(fd);
-    if (!buf || got < 0) {
-        snprintf(err, errlen, "cannot read it: %s", buf ? strerror(e) : "out of memory");
-        free(buf);
-        return -1;
-    }
-    int rc = trjson_load_buffer(buf, len, r, err, errlen);
-    free(buf);
     return rc;
 }

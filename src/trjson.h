@@ -12,6 +12,9 @@
  *    a message naming the field (and event index), its quoted content
  *    sanitised. It never crashes on any input (fuzzed: tests/fuzz/fuzz_trjson.c).
  *    It accepts schema /1 (older builds: events and report only) too.
+ *  - The loader streams: it walks the file one value at a time (jscan.h),
+ *    members in any order, each event parsed alone and added at once, so
+ *    memory is the recording being built plus one value.
  *  - The result is a struct recording (recording.h), plain data. */
 #ifndef MAILSCOPE_TRJSON_H
 #define MAILSCOPE_TRJSON_H
@@ -26,8 +29,15 @@
 #include "transcript.h"
 
 #define TRJSON_SCHEMA "mailscope.transcript/2"
-#define TRJSON_MAX_FILE (32u * 1024 * 1024)     /* bytes of a file */
-#define TRJSON_MAX_EVENTS 200000u
+/* The loader reads a file one value at a time (src/jscan.h), so memory
+ * follows what is kept (a million-line recording in about 200 MB), and the
+ * bounds are on what a recording can need, not on a tree of the file. */
+#define TRJSON_MAX_FILE (1024u * 1024 * 1024)   /* bytes of a file */
+#define TRJSON_MAX_EVENTS 2000000u
+#define TRJSON_MAX_EVENT (8u * 1024 * 1024)     /* one event's JSON: its bytes escaped (\u0001: 6x) */
+#define TRJSON_MAX_HEAD (32u * 1024 * 1024)     /* JSON of everything but the events */
+#define TRJSON_MAX_MEMBERS 256u                 /* top-level members */
+#define TRJSON_MAX_DEPTH 64u                    /* nesting of one member or event */
 #define TRJSON_MAX_DATA (1024u * 1024 + 64)     /* decoded bytes of one event (a 1 MiB line) */
 #define TRJSON_MAX_STRING (64u * 1024)          /* any other string, a PEM certificate too */
 #define TRJSON_MAX_SECONDS 10000000.0           /* event times: 0 .. ~115 days */
@@ -51,6 +61,10 @@ int trjson_dump(FILE *f, const json_t *doc);
 
 /* Load len bytes of JSON. 0, or -1 with the reason in err (r is then empty). */
 int trjson_load_buffer(const char *buf, size_t len, struct recording *r, char *err, size_t errlen);
+/* Load what fd gives until its end (not closed), reading window bytes at a
+ * time (0: the default; tests use tiny ones so that values straddle reads).
+ * Memory: the transcript built plus the largest single value. */
+int trjson_load_fd(int fd, size_t window, struct recording *r, char *err, size_t errlen);
 /* Load a file: refused at once when larger than TRJSON_MAX_FILE. */
 int trjson_load_file(const char *path, struct recording *r, char *err, size_t errlen);
 /* Names in the file: "connect", "stat" (POP3's select), ... */

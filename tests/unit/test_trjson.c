@@ -9,10 +9,13 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "jscan.h"
 #include "trjson.h"
 
 /* ---- a transcript to record -------------------------------------------- */
@@ -418,19 +421,19 @@ Test(trjson_refuses, deep_nesting)
     memset(doc, '[', depth);
     memset(doc + depth, ']', depth);
     doc[2 * depth] = 0;
-    expect_refused(doc, 2 * depth, "not valid JSON");
+    expect_refused(doc, 2 * depth, "the file: nested deeper than 64 levels");
     free(doc);
     /* nested where a string is due: refused by type, however deep */
     expect_variant_refused("\"host\": \"mail.test\"", "\"host\": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
                            "report.host: an array where a string is due");
 }
 
-Test(trjson_refuses, a_100_mb_file_quickly)
+Test(trjson_refuses, a_file_over_1_gib_quickly)
 {
     char path[] = "/tmp/ms-trjson-XXXXXX";
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
-    cr_assert(ftruncate(fd, 100L * 1024 * 1024) == 0);   /* sparse: costs no disk */
+    cr_assert(ftruncate(fd, TRJSON_MAX_FILE + 1L) == 0);   /* sparse: costs no disk */
     close(fd);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -440,7 +443,7 @@ Test(trjson_refuses, a_100_mb_file_quickly)
     clock_gettime(CLOCK_MONOTONIC, &b);
     unlink(path);
     cr_assert(rc < 0);
-    cr_assert(strstr(err, "104857600 bytes: larger than the 32 MiB"), "%s", err);
+    cr_assert(strstr(err, "1073741825 bytes: larger than the 1024 MiB"), "%s", err);
     double secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
     cr_assert(secs < 0.5, "took %.3f s: the size must be checked before reading", secs);
     cr_assert(trjson_load_file("/dev/zero", &r, err, sizeof err) < 0);
@@ -499,4 +502,362 @@ Test(trjson, scrub_hook_reaches_raw_bytes_and_spares_certificates)
     free(text);
     tls_info_clear(&tls);
     transcript_free(&t);
+}
+
+/* ---- the streaming loader ------------------------------------------------
+ * The loader walks the file one value at a time through a window (src/jscan.h):
+ * whatever the order of the members and wherever the reads split the text,
+ * the result is the same as from memory; every bound is enforced on the way. */
+
+/* Load len bytes of doc through a descriptor read window bytes at a time. */
+static int load_through_fd(const char *doc, size_t len, size_t window, struct recording *r,
+                           char *err, size_t errlen)
+{
+    int fd = memfd_create("trjson-test", MFD_CLOEXEC);
+    cr_assert(fd >= 0);
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, doc + off, len - off);
+        cr_assert(n > 0);
+        off += (size_t)n;
+    }
+    cr_assert(lseek(fd, 0, SEEK_SET) == 0);
+    int rc = trjson_load_fd(fd, window, r, err, errlen);
+    close(fd);
+    return rc;
+}
+
+static void assert_same_recording(const struct recording *a, const struct recording *b)
+{
+    cr_assert_eq(a->version, b->version);
+    cr_assert_eq(a->t.n, b->t.n);
+    for (size_t i = 0; i < a->t.n; i++)
+        assert_event_equal(&a->t.ev[i], &b->t.ev[i], i);
+    cr_assert_eq(a->t.proto, b->t.proto);
+    cr_assert_eq(a->t.wall0.tv_sec, b->t.wall0.tv_sec);
+    cr_assert_eq(a->t.has_tls, b->t.has_tls);
+    cr_assert_eq(a->t.tls.n_chain, b->t.tls.n_chain);
+    cr_assert_eq(a->t.tls.n_path, b->t.tls.n_path);
+    if (a->t.tls.n_chain)
+        cr_assert_str_eq(a->t.tls.chain[0].sha256, b->t.tls.chain[0].sha256);
+    cr_assert_eq(a->t.has_ntlm, b->t.has_ntlm);
+    cr_assert_str_eq(a->t.ntlm.dns_computer, b->t.ntlm.dns_computer);
+    for (int p = 0; p < CAPS_PHASES; p++)
+        cr_assert_eq(a->caps[p].n, b->caps[p].n);
+    cr_assert_eq(a->port, b->port);
+    cr_assert_eq(a->n_diag, b->n_diag);
+}
+
+/* The test transcript as a document dumped with flags. */
+static char *document_dumped(size_t flags)
+{
+    struct transcript t;
+    struct tls_info tls;
+    struct ntlm_challenge_info ntlm;
+    build(&t, &tls, &ntlm);
+    struct capset before;
+    const struct capset *caps[CAPS_PHASES] = { caps_of(&before), NULL, NULL };
+    json_t *rep = report_object();
+    json_t *doc = trjson_document(rep, &t, caps, NULL, NULL);
+    char *text = json_dumps(doc, flags | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+    json_decref(rep);
+    capset_clear(&before);
+    tls_info_clear(&tls);
+    transcript_free(&t);
+    cr_assert_not_null(text);
+    return text;
+}
+
+Test(trjson_stream, members_in_any_order)
+{
+    struct recording want, got;
+    char err[600];
+    char *usual = document_dumped(JSON_INDENT(2));   /* the writer's order: events last */
+    cr_assert(trjson_load_buffer(usual, strlen(usual), &want, err, sizeof err) == 0, "%s", err);
+    /* sorted: capabilities, events, ntlm, ... schema, started, tls — the
+     * events come before the schema that says what the file is */
+    json_t *parsed = json_loads(usual, 0, NULL);
+    char *sorted = json_dumps(parsed, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(parsed);
+    cr_assert(strstr(sorted, "\"events\"") < strstr(sorted, "\"schema\""));
+    cr_assert(trjson_load_buffer(sorted, strlen(sorted), &got, err, sizeof err) == 0, "%s", err);
+    cr_assert_eq(got.t.n, 14);
+    assert_same_recording(&want, &got);
+    recording_free(&got);
+    /* and a wrong schema found after the events still refuses the file */
+    char *at = strstr(sorted, "mailscope.transcript/2");
+    cr_assert_not_null(at);
+    at[4] = 'X';
+    expect_refused(sorted, strlen(sorted), "schema: \"mailXcope.transcript/2\" is not");
+    recording_free(&want);
+    free(sorted);
+    free(usual);
+}
+
+Test(trjson_stream, every_read_split_gives_the_same_recording)
+{
+    char *docs[] = { document_dumped(JSON_INDENT(2)), document_dumped(JSON_COMPACT | JSON_SORT_KEYS) };
+    cr_assert(strstr(docs[1], "\"events\"") < strstr(docs[1], "\"schema\""));
+    char err[600];
+    for (size_t d = 0; d < 2; d++) {
+        struct recording want;
+        cr_assert(trjson_load_buffer(docs[d], strlen(docs[d]), &want, err, sizeof err) == 0, "%s", err);
+        /* windows of 1 byte up: every value, name, escape and newline straddles reads */
+        const size_t windows[] = { 1, 2, 3, 5, 7, 16, 61, 256, 4096, 0 };
+        for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
+            struct recording got;
+            cr_assert(load_through_fd(docs[d], strlen(docs[d]), windows[k], &got, err, sizeof err) == 0,
+                      "window %zu: %s", windows[k], err);
+            assert_same_recording(&want, &got);
+            recording_free(&got);
+        }
+        recording_free(&want);
+        free(docs[d]);
+    }
+}
+
+/* A refusal says the same, at the same line and column, from a file read in
+ * small pieces as from memory. */
+static void expect_same_refusal(const char *doc, size_t len, const char *want)
+{
+    struct recording r;
+    char mem_err[600], fd_err[600];
+    expect_refused(doc, len, want);
+    cr_assert(trjson_load_buffer(doc, len, &r, mem_err, sizeof mem_err) < 0);
+    const size_t windows[] = { 1, 3, 64, 0 };
+    for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
+        cr_assert(load_through_fd(doc, len, windows[k], &r, fd_err, sizeof fd_err) < 0,
+                  "window %zu accepted it", windows[k]);
+        cr_assert_str_eq(fd_err, mem_err, "window %zu", windows[k]);
+        cr_assert_eq(r.t.n, 0);
+    }
+}
+
+Test(trjson_stream, truncated_anywhere_is_refused_alike)
+{
+    char *doc = document_dumped(JSON_INDENT(1));
+    size_t len = strlen(doc);
+    struct recording r;
+    char err[600];
+    for (size_t cut = 0; cut < len - 1; cut++) {
+        cr_assert(trjson_load_buffer(doc, cut, &r, err, sizeof err) < 0, "accepted %zu bytes", cut);
+        cr_assert_eq(r.t.n, 0);
+        cr_assert(err[0], "no message at %zu", cut);
+    }
+    expect_same_refusal(doc, len / 2, "not valid JSON (line");
+    expect_same_refusal(doc, len - 2, "premature end of input");
+    free(doc);
+}
+
+Test(trjson_stream, refusals_name_the_same_place_from_a_file)
+{
+    char *doc = variant("\"kind\": \"note\"", "\"kind\": \"bogus\"");
+    expect_same_refusal(doc, strlen(doc), "events[12].kind: unknown name \"bogus\"");
+    free(doc);
+    doc = variant("\"secure\": false,", "\"secure\": fals,");
+    expect_same_refusal(doc, strlen(doc), "not valid JSON (line");
+    free(doc);
+    doc = variant("\"events\": [", "\"events\": [,");
+    expect_same_refusal(doc, strlen(doc), "not valid JSON (line");
+    free(doc);
+    const char *trailing = "{\"schema\":\"mailscope.transcript/2\"} x";
+    expect_same_refusal(trailing, strlen(trailing), "end of file expected");
+    const char *dup_events = "{\"events\":[],\"events\":[]}";
+    expect_same_refusal(dup_events, strlen(dup_events), "duplicate object key");
+}
+
+/* text of n bytes: "[[[...]]]" n deep */
+static char *nest(size_t n)
+{
+    char *s = malloc(2 * n + 1);
+    memset(s, '[', n);
+    memset(s + n, ']', n);
+    s[2 * n] = 0;
+    return s;
+}
+
+Test(trjson_stream, nesting_bombs_stop_at_the_bound)
+{
+    char *deep = nest(1000000), *over = nest(65);
+    char *with = malloc(strlen(deep) + 40);
+    sprintf(with, "\"x\": %s, \"kind\": \"note\"", deep);
+    expect_variant_refused("\"kind\": \"note\"", with, "events[12]: nested deeper than 64 levels");
+    sprintf(with, "\"x\": %s, \"kind\": \"note\"", over);
+    expect_variant_refused("\"kind\": \"note\"", with, "events[12]: nested deeper than 64 levels");
+    sprintf(with, "\"extra\": %s, \"host\"", deep);
+    expect_variant_refused("\"host\"", with, "report\": nested deeper than 64 levels");
+    /* 63 levels inside the event (64 with it) are fine: an unknown member is ignored */
+    char *o64 = nest(63);
+    sprintf(with, "\"x\": %s, \"kind\": \"note\"", o64);
+    char *doc = variant("\"kind\": \"note\"", with);
+    struct recording r;
+    char err[600];
+    cr_assert(trjson_load_buffer(doc, strlen(doc), &r, err, sizeof err) == 0, "%s", err);
+    recording_free(&r);
+    free(doc);
+    free(o64);
+    free(with);
+    free(deep);
+    free(over);
+}
+
+/* "\"key\": \"AAAA...\"" with n bytes of A */
+static char *long_member(const char *key, size_t n)
+{
+    char *s = malloc(n + strlen(key) + 8);
+    int k = sprintf(s, "\"%s\": \"", key);
+    memset(s + k, 'A', n);
+    strcpy(s + k + n, "\"");
+    return s;
+}
+
+Test(trjson_stream, values_just_over_their_bound_are_refused)
+{
+    /* an event's JSON: 8 MiB (one byte more is refused at once, named) */
+    char *m = long_member("x", TRJSON_MAX_EVENT);
+    expect_variant_refused("\"message\": \"connected\"", m,
+                           "events[2]: larger than the 8 MiB an event may have");
+    free(m);
+    /* an event's bytes: TRJSON_MAX_DATA (a long line as sent is fine) */
+    char buf[80];
+    snprintf(buf, sizeof buf, "events[4].text: %u bytes, more than the %u allowed",
+             TRJSON_MAX_DATA + 1, TRJSON_MAX_DATA);
+    m = long_member("text", TRJSON_MAX_DATA + 1);
+    expect_variant_refused("\"text\": \"a001 STARTTLS\"", m, buf);
+    free(m);
+    m = long_member("text", TRJSON_MAX_DATA);
+    char *doc = variant("\"text\": \"a001 STARTTLS\"", m);
+    struct recording r;
+    char err[600];
+    cr_assert(trjson_load_buffer(doc, strlen(doc), &r, err, sizeof err) == 0, "%s", err);
+    cr_assert_eq(r.t.ev[4].len, TRJSON_MAX_DATA);
+    recording_free(&r);
+    free(doc);
+    free(m);
+    /* everything but the events: 32 MiB */
+    m = long_member("x", TRJSON_MAX_HEAD);
+    char *with = malloc(strlen(m) + 40);
+    sprintf(with, "%s, \"schema\"", m);
+    expect_variant_refused("\"schema\"", with,
+                           "\"x\": larger than the 32 MiB allowed for everything but the events");
+    free(with);
+    free(m);
+    /* members: 256 */
+    char *many = malloc(300 * 16 + 64), *o = many;
+    o += sprintf(o, "{");
+    for (int i = 0; i < 257; i++)
+        o += sprintf(o, "\"m%d\": 0, ", i);
+    sprintf(o, "\"events\": []}");
+    expect_refused(many, strlen(many), "the file: more than 256 members");
+    free(many);
+}
+
+/* n minimal events ("note") */
+static char *events_doc(size_t n, size_t *len)
+{
+    static const char head[] = "{\"schema\":\"mailscope.transcript/2\",\"protocol\":\"imap\","
+        "\"started\":null,\"capabilities\":null,\"tls\":null,\"ntlm\":null,\"report\":{},\"events\":[";
+    static const char ev[] = "{\"t\":0,\"kind\":\"note\",\"op\":\"none\",\"secure\":false},";
+    size_t cap = sizeof head + n * (sizeof ev - 1) + 8;
+    char *doc = malloc(cap), *o = doc;
+    cr_assert_not_null(doc);
+    memcpy(o, head, sizeof head - 1);
+    o += sizeof head - 1;
+    for (size_t i = 0; i < n; i++, o += sizeof ev - 1)
+        memcpy(o, ev, sizeof ev - 1);
+    if (n)
+        o--;   /* the last comma */
+    memcpy(o, "]}", 3);
+    *len = (size_t)(o + 2 - doc);
+    return doc;
+}
+
+Test(trjson_stream, events_just_over_the_bound_are_refused, .timeout = 900)
+{
+    size_t len;
+    char *doc = events_doc(TRJSON_MAX_EVENTS + 1, &len);
+    char want[80];
+    snprintf(want, sizeof want, "events: more than the %u allowed", TRJSON_MAX_EVENTS);
+    expect_refused(doc, len, want);
+    free(doc);
+    doc = events_doc(1000, &len);
+    struct recording r;
+    char err[600];
+    cr_assert(trjson_load_buffer(doc, len, &r, err, sizeof err) == 0, "%s", err);
+    cr_assert_eq(r.t.n, 1000);
+    recording_free(&r);
+    free(doc);
+}
+
+/* The scanner under the loader: a descriptor that never ends is cut off at
+ * max_input with a window that stays small (the loader's bound is 1 GiB:
+ * the same code, a smaller number). */
+Test(jscan, an_endless_stream_is_cut_off_at_the_bound)
+{
+    int p[2];
+    cr_assert(pipe(p) == 0);
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) {
+        close(p[0]);
+        static char spaces[4096];
+        memset(spaces, ' ', sizeof spaces);
+        spaces[0] = '{';
+        while (write(p[1], spaces, sizeof spaces) > 0)
+            spaces[0] = ' ';
+        _exit(0);
+    }
+    close(p[1]);
+    struct jscan s;
+    jscan_fd(&s, p[0], 512, 1000000);
+    cr_assert_eq(jscan_peek(&s), '{');
+    jscan_skip(&s);
+    cr_assert_eq(jscan_peek(&s), -1);
+    cr_assert_eq(s.status, JSCAN_HUGE);
+    cr_assert_leq(s.cap, 1024, "the window grew to %zu bytes on whitespace", s.cap);
+    cr_assert_geq(s.base + s.len, 1000000);
+    jscan_free(&s);
+    close(p[0]);
+    waitpid(child, NULL, 0);
+}
+
+Test(jscan, values_end_where_json_says_across_windows)
+{
+    const char *text = " {\"a\\\"}\": [1, {\"b\": \"]\"}], \"c\": \"\\\\\"}\n [ ] -1.5e3 true\"x\"";
+    const char *want[] = { "{\"a\\\"}\": [1, {\"b\": \"]\"}], \"c\": \"\\\\\"}", "[ ]", "-1.5e3", "true",
+                           "\"x\"" };
+    int fd = memfd_create("jscan-test", MFD_CLOEXEC);
+    cr_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    for (size_t window = 1; window <= 8; window++) {
+        cr_assert(lseek(fd, 0, SEEK_SET) == 0);
+        struct jscan s;
+        jscan_fd(&s, fd, window, 1000);
+        for (size_t k = 0; k < 5; k++) {
+            const char *v;
+            size_t n;
+            cr_assert_eq(jscan_value(&s, 100, 3, &v, &n), JSCAN_OK, "window %zu value %zu", window, k);
+            cr_assert_eq(n, strlen(want[k]), "window %zu value %zu: %.*s", window, k, (int)n, v);
+            cr_assert(!memcmp(v, want[k], n));
+        }
+        unsigned long line, col;
+        jscan_where(&s, &line, &col);
+        cr_assert_eq(line, 2);
+        cr_assert_eq(jscan_peek(&s), -1);
+        cr_assert_eq(s.status, JSCAN_OK, "the input simply ended");
+        jscan_free(&s);
+    }
+    close(fd);
+    /* bounds: depth, length, a closing bracket alone, an unclosed string */
+    const struct { const char *in; size_t max; unsigned depth; enum jscan_status st; } bad[] = {
+        { "[[[[1]]]]", 100, 3, JSCAN_DEEP }, { "\"abcdef\"", 5, 3, JSCAN_BIG },
+        { "]", 100, 3, JSCAN_SYNTAX }, { "\"abc\\\"", 100, 3, JSCAN_END },
+        { "[1, 2", 100, 3, JSCAN_END } };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        struct jscan s;
+        const char *v;
+        size_t n;
+        jscan_mem(&s, bad[k].in, strlen(bad[k].in));
+        cr_assert_eq(jscan_value(&s, bad[k].max, bad[k].depth, &v, &n), bad[k].st, "%s", bad[k].in);
+        jscan_free(&s);
+    }
 }
