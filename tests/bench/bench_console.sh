@@ -8,7 +8,9 @@
 # tmux send-keys, then capture-pane polled until the expected text appears,
 # BENCH_CONSOLE_REPS times, minus the same polling on a screen that already
 # shows the text (the harness's own cost). Memory per line: the replay's
-# VmRSS on the big file minus on a 10-line one, over the line count.
+# VmRSS on the big file minus on a 10-line one, over the line count; the
+# peak while loading (VmHWM) the same way, and the time to open (from the
+# tmux session's start to the last line on the screen).
 # MS_BENCH_REPLAY_BIN: another mailscope to run `replay` with (default: MS_BENCH_BIN).
 set -euo pipefail
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -56,7 +58,7 @@ open_replay() {
     sleep 0.2
     "${TM[@]}" new-session -d -s bench -x 160 -y 48 "$RB replay $1"
     local i
-    for ((i = 0; i < 600; i++)); do
+    for ((i = 0; i < 3000; i++)); do
         screen_has "$2" && return 0
         sleep 0.1
     done
@@ -65,10 +67,11 @@ open_replay() {
     return 1
 }
 
+# rss_kib [VmRSS|VmHWM] -> the replay's resident memory now, or at its peak
 rss_kib() {
     local pid
     pid=$("${TM[@]}" list-panes -t bench -F '#{pane_pid}')
-    awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"
+    awk -v f="${1:-VmRSS}:" '$1 == f { print $2 }' "/proc/$pid/status"
 }
 
 # key_ms KEYS... [!]TEXT -> ms from send-keys until TEXT is on the screen
@@ -92,8 +95,12 @@ key_ms() {
 
 open_replay "$T/console-small.json" "line 9 of the bench" || exit 1
 small=$(rss_kib)
+small_hwm=$(rss_kib VmHWM)
+t_open=$(now_ns)
 open_replay "$T/console-big.json" "line $((LINES_ - 1)) of the bench" || exit 1
+t_open=$(awk -v a="$t_open" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
 big=$(rss_kib)
+big_hwm=$(rss_kib VmHWM)
 # The polling's own cost: the text is already there.
 poll=()
 for ((r = 0; r < REPS; r++)); do poll+=("$(key_ms "line $((LINES_ - 1)) of the bench")"); done
@@ -119,6 +126,8 @@ table_row "Home" "$(minus "${home[@]}") ms" "< 16 ms"
 table_row "PgDn" "$(minus "${pgdn[@]}") ms" "< 16 ms"
 table_row "End" "$(minus "${end[@]}") ms" "< 16 ms"
 table_row "search / for a line near the end" "$(minus "${search[@]}") ms" "< 100 ms"
-table_row "memory per line (RSS big - small) / lines" \
-    "$(awk -v b="$big" -v s="$small" -v n="$LINES_" 'BEGIN { printf "%.0f", (b - s) * 1024 / n }') bytes" \
-    "< 200 bytes"
+per_line() { awk -v b="$1" -v s="$2" -v n="$LINES_" 'BEGIN { printf "%.0f", (b - s) * 1024 / n }'; }
+table_row "memory per line (RSS big - small) / lines" "$(per_line "$big" "$small") bytes" "< 200 bytes"
+table_row "peak while loading (VmHWM big - small) / lines" "$(per_line "$big_hwm" "$small_hwm") bytes" "—"
+table_row "RSS after opening / peak" "$((big / 1024)) / $((big_hwm / 1024)) MiB" "—"
+table_row "open: start to the last line shown" "$t_open s" "—"

@@ -7,9 +7,14 @@
  *    printable too, whose TLS facts the certificate checks (what the Chain
  *    tab runs) read without fault, and that the writer turns into a document the loader
  *    accepts again with the same events, facts and capabilities (a fixed
- *    point: what replay shows can be saved and shown again). */
+ *    point: what replay shows can be saved and shown again);
+ *  - the same from a descriptor read a few bytes at a time (the streaming
+ *    reader's window boundaries fall anywhere): the same answer, message
+ *    and events. */
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "certcheck.h"
 #include "fuzz_common.h"
@@ -90,6 +95,35 @@ static void check_fixed_point(const struct recording *r)
     free(text);
 }
 
+/* The same input through trjson_load_fd with a window of 1..16 bytes. */
+static void check_through_fd(const uint8_t *data, size_t size, int rc, const char *err,
+                             const struct recording *r)
+{
+    static int fd = -1;
+    if (fd < 0)
+        fd = memfd_create("fuzz-trjson", MFD_CLOEXEC);
+    FUZZ_CHECK(fd >= 0 && ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+    for (size_t off = 0; off < size;) {
+        ssize_t n = write(fd, data + off, size - off);
+        FUZZ_CHECK(n > 0);
+        off += (size_t)n;
+    }
+    FUZZ_CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    struct recording again;
+    char err2[700];
+    size_t window = 1 + (size ? data[size / 2] % 16 : 0);
+    int rc2 = trjson_load_fd(fd, window, &again, err2, sizeof err2);
+    if (rc2 != rc || (rc < 0 && strcmp(err, err2)))
+        fprintf(stderr, "memory: %d %s\nfd (window %zu): %d %s\n", rc, rc < 0 ? err : "", window,
+                rc2, rc2 < 0 ? err2 : "");
+    FUZZ_CHECK(rc2 == rc);
+    if (rc < 0)
+        FUZZ_CHECK(!strcmp(err, err2));
+    else
+        check_same(r, &again);
+    recording_free(&again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = (char *)fuzz_dup(data, size);
@@ -97,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[700];
     int rc = trjson_load_buffer(buf, size, &r, err, sizeof err);
     free(buf);
+    check_through_fd(data, size, rc, err, &r);
     if (rc < 0) {
         check_printable(err, strlen(err));
         FUZZ_CHECK(r.t.n == 0 && r.n_diag == 0 && !r.t.has_tls);
