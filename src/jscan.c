@@ -140,6 +140,11 @@ static bool scan_window(struct jscan *s, struct run *r, unsigned max_depth, enum
     const char *p = s->p + (s->pos - s->base), *end = s->p + s->len;
     bool ended = false;
     while (p < end && !ended) {
+        if (r->in_str && !r->esc)   /* the bulk of a file: string bytes with nothing to see */
+            while (p < end && *p != '"' && *p != '\\' && *p != '\n')
+                p++;
+        if (p == end)
+            break;
         char c = *p;
         if (r->scalar) {
             if (is_space(c) || (c && strchr(",:]}[{\"", c)))
