@@ -37,7 +37,11 @@ struct lab_config {
     const char *dir;        /* protocol logs and the lab CA; NULL: a new one under $TMPDIR */
     lab_out_fn on_event;    /* connections, logins, restarts (may be NULL) */
     void *event_arg;
+    const char *app_password;   /* gmail-app-password: the 16 letters the next app password
+                                 * gets (scripted rehearsals); NULL: random, as Google's */
 };
+/* Is s 16 letters a-z, optionally in Google's groups of four ("abcd efgh ijkl mnop")? */
+bool lab_app_password_valid(const char *s);
 
 enum lab_port { LAB_IMAP, LAB_IMAPS, LAB_POP3, LAB_POP3S, LAB_IMAP_BE, LAB_POP3_BE, LAB_NPORTS };
 
