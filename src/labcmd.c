@@ -17,6 +17,7 @@
 void labcmd_usage(FILE *out)
 {
     fputs("       mailscope lab [SCENARIO] [--list] [--address ADDR] [--port-shift N] [--dir DIR] [--no-shell]\n"
+          "                     [--app-password LETTERS]\n"
           "                                        faithful scenario servers to rehearse a fix on, with a\n"
           "                                        simulated server shell on stdin ([PS] EX01>)\n", out);
 }

@@ -437,8 +437,9 @@ static int set_settings(struct lab *lab, struct out *o, const char *cmdlet, enum
     const char *name = p == LP_IMAP ? "IMAP4" : "POP3";
     say(o, "WARNING: Changes to %s settings will only take effect after all Microsoft Exchange %s services are "
            "restarted on server EX01.", name, name);
-    lab_event(lab, "lab: %s settings stored (X509CertificateName %s, LoginType %s); they apply when "
-              "MSExchange%s and MSExchange%sBE restart", name, lab->ad[p].x509, login_name(l),
+    lab_event(lab, "lab: %s settings stored (X509CertificateName %s, LoginType %s, ProtocolLogEnabled %s); "
+              "they apply when MSExchange%s and MSExchange%sBE restart", name, lab->ad[p].x509, login_name(l),
+              log_on ? "True" : "False",
               p == LP_IMAP ? "IMAP4" : "POP3", p == LP_IMAP ? "IMAP4" : "POP3");
     return 0;
 }

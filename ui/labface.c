@@ -71,7 +71,8 @@ int labface_start(struct console *c, const char *scenario, const char *address, 
     c->lab = lab_start(c->loop, &cfg, err, errlen);
     if (!c->lab)
         return -1;
-    lab_url(c->lab, LAB_IMAP, c->lab_url, sizeof c->lab_url);
+    /* Gmail has no plain-text port: its IMAPS */
+    lab_url(c->lab, lab_port(c->lab, LAB_IMAP) ? LAB_IMAP : LAB_IMAPS, c->lab_url, sizeof c->lab_url);
     /* The clear-text scenarios show their fault only without TLS: unless the
      * operator chose a TLS mode, the console starts the way that client does. */
     const char *id = lab_scenario_id(c->lab);

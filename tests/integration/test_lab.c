@@ -938,3 +938,40 @@ Test(lab, gmail_wants_an_app_password_and_takes_it_once_created)
     cr_expect_eq(lab_end(&l), 0);
     cleanup(&l);
 }
+
+/* The founding playbook's log step, as it words it: the protocol log is
+ * written only while ProtocolLogEnabled is on, from the services' restart. */
+Test(lab, protocol_log_follows_protocollogenabled)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_at(&l, "exchange-cert-plaintextlogin", 30);
+    shell(&l, "Set-ImapSettings -Server EX01 -ProtocolLogEnabled $false", "ProtocolLogEnabled False");
+    shell(&l, "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE", "MSExchangeIMAP4BE restarted");
+    json_t *j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    assert_login(j, false, "NO");
+    json_decref(j);
+    run_result_free(&r);
+    char *log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "login,alice") == NULL, "logged while off:\n%s", log);
+    free(log);
+    /* exchange-proxy-cert/log, filled in */
+    shell(&l, "Set-ImapSettings -Server EX01 -ProtocolLogEnabled $true", "ProtocolLogEnabled True");
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    json_decref(j);
+    run_result_free(&r);
+    log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "login,alice") == NULL, "the setting counts only after the restart:\n%s", log);
+    free(log);
+    shell(&l, "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE", NULL);
+    /* the same restart event as before: wait for a line only the shell's next command prints */
+    shell(&l, "Get-ImapSettings | Format-List ProtocolLogEnabled", "ProtocolLogEnabled : True");
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    json_decref(j);
+    run_result_free(&r);
+    log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "ErrMsg=ProxyNotAuthenticated") != NULL, "%s", log);
+    free(log);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
