@@ -54,6 +54,10 @@ void lab_stop(struct lab *lab);
 int lab_shell_exec(struct lab *lab, const char *line, lab_out_fn out, void *arg);
 /* "[PS] EX01>" (Exchange), "root@mail:~#" (Dovecot) ... */
 const char *lab_prompt(const struct lab *lab);
+/* Is this shell output line a credential (the app password the Google
+ * Account stand-in shows once)? The console keeps such a line out of its
+ * transcript. */
+bool lab_shell_line_is_secret(const struct lab *lab, const char *line);
 /* The shell's help text, line by line. */
 void lab_shell_help(const struct lab *lab, lab_out_fn out, void *arg);
 

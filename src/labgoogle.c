@@ -65,6 +65,11 @@ bool labgoogle_app_password_ok(const struct lab *lab, const char *pw)
     return false;
 }
 
+bool lab_shell_line_is_secret(const struct lab *lab, const char *line)
+{
+    return lab->family == LF_GMAIL && labgoogle_app_password_ok(lab, line + strspn(line, " "));
+}
+
 static void grouped(const char *pw, char out[20])
 {
     snprintf(out, 20, "%.4s %.4s %.4s %.4s", pw, pw + 4, pw + 8, pw + 12);

@@ -153,6 +153,12 @@ static void ps_line(void *arg, const char *line)
     char buf[1100];
     if (!*line)
         return;
+    if (lab_shell_line_is_secret(c->lab, line)) {
+        /* a credential: on the status line only, never in the transcript */
+        note(c, "      ***** (the app password: on the status line, not kept in the transcript)");
+        console_message(c, "the new app password (shown once, not kept): %s", line + strspn(line, " "));
+        return;
+    }
     snprintf(buf, sizeof buf, "  %s", line);
     note(c, buf);
 }
