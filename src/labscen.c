@@ -93,6 +93,7 @@ int labscen_setup_settings(struct lab *lab)
         settings(lab, FQDN, LT_PLAINTEXTLOGIN);
         lab->schannel = true;
         labreg_setup(lab);
+        lab->tls_boot = labreg_schannel_versions(lab);
     } else if (!strcmp(id, "gmail-app-password")) {
         lab->family = LF_GMAIL;
         settings(lab, "imap.gmail.com", LT_SECURELOGIN);
