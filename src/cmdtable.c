@@ -14,6 +14,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_LOGIN, "/login", "[USER]", "log in (IMAP LOGIN, POP3 USER/PASS); asks for the password" },
     { CMD_AUTH, "/auth", "MECH [USER]", "log in with a mechanism: plain login-sasl cram-md5 xoauth2 "
                                         "oauthbearer external ntlm apop user" },
+    { CMD_PASSWORD, "/password", "", "enter a new password (or token) for the next login: not "
+                                     "shown, not kept in history" },
     { CMD_CHAIN, "/chain", "[save FILE.pem]", "show the certificate chain (or save it as PEM)" },
     { CMD_WALKTHROUGH, "/walkthrough", "[ID|stop]", "start the guided walkthrough for the "
                                                     "diagnosis (or playbook ID); show it" },

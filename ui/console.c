@@ -126,9 +126,15 @@ static bool confirm_plaintext(struct console *c, struct pending p)
     return true;
 }
 
-static bool ask_password(struct console *c, struct pending p)
+/* fresh: a typed /login or /auth asks again for a password that was typed
+ * and used (it may be the one refused, or the operator has a new one); one
+ * from --password-env, --password-file or the lab is used as given (/password
+ * replaces it). */
+static bool ask_password(struct console *c, struct pending p, bool fresh)
 {
-    if (c->secret || !needs_secret(p.mech))
+    /* A running walkthrough check borrows the secret: it stays until that ends. */
+    fresh = fresh && c->secret_spent && !c->wk.checking;
+    if (!needs_secret(p.mech) || (c->secret && !fresh))
         return false;
     c->pend = p;
     c->prompt = PROMPT_PASSWORD;
@@ -138,7 +144,22 @@ static bool ask_password(struct console *c, struct pending p)
     return true;
 }
 
-static void login(struct console *c, enum session_auth mech, const char *user)
+/* /password: whatever the kept password came from (typed, --password-env,
+ * the lab), the next login uses the one typed now (an app password, a
+ * token). */
+static void new_password(struct console *c)
+{
+    if (c->wk.checking) {
+        console_message(c, "a walkthrough check is using the password: wait for it to end");
+        return;
+    }
+    c->pend = (struct pending){ .kind = PEND_NONE };
+    c->prompt = PROMPT_PASSWORD;
+    c->plen = 0;
+    console_message(c, "new password for the next login (not shown, not kept in history)");
+}
+
+static void login(struct console *c, enum session_auth mech, const char *user, bool fresh)
 {
     struct pending p = { .kind = PEND_LOGIN, .mech = mech };
     snprintf(p.user, sizeof p.user, "%s", user && *user ? user : c->o.user ? c->o.user : "");
@@ -146,11 +167,12 @@ static void login(struct console *c, enum session_auth mech, const char *user)
         console_message(c, "who? /login USER (or --user, or user@ in the URL)");
         return;
     }
-    if (ask_password(c, p) || confirm_plaintext(c, p))
+    if (ask_password(c, p, fresh) || confirm_plaintext(c, p))
         return;
     if (!session_secure(c->s))
         session_allow_plaintext(c->s, true);   /* confirmed, or --allow-plaintext-login */
     session_login(c->s, mech, p.user, c->secret);
+    c->secret_spent = c->secret_typed;
 }
 
 void console_step(struct console *c)
@@ -169,10 +191,11 @@ void console_step(struct console *c)
     if (plan_next(&c->plan) == STEP_LOGIN && session_state(c->s) == SST_NOT_AUTHENTICATED) {
         struct pending p = { .kind = PEND_STEP, .mech = c->o.auth };
         snprintf(p.user, sizeof p.user, "%s", c->o.user ? c->o.user : "");
-        if (ask_password(c, p) || confirm_plaintext(c, p))
+        if (ask_password(c, p, false) || confirm_plaintext(c, p))
             return;
         if (!session_secure(c->s))
             session_allow_plaintext(c->s, true);
+        c->secret_spent = c->secret_typed;
     }
     c->plan.o.secret = c->secret;
     if (!plan_advance(&c->plan))
@@ -198,11 +221,16 @@ void console_prompt_done(struct console *c, bool accepted)
     } else if (was == PROMPT_PASSWORD && accepted) {
         secret_free(c->secret);
         c->secret = strdup(c->pbuf);
+        c->secret_typed = true;
+        c->secret_spent = false;
+        c->plan.o.secret = c->secret;   /* the plan must not keep the old one */
         c->message[0] = 0;
-        if (p.kind == PEND_STEP)
+        if (p.kind == PEND_NONE)
+            console_message(c, "the next login uses the password just typed");
+        else if (p.kind == PEND_STEP)
             console_step(c);
         else if (p.kind == PEND_LOGIN)
-            login(c, p.mech, p.user);
+            login(c, p.mech, p.user, false);
     } else if (was == PROMPT_CONFIRM && accepted && !strcasecmp(c->pbuf, "yes")) {
         c->o.allow_plaintext = true;
         session_allow_plaintext(c->s, true);
@@ -210,7 +238,7 @@ void console_prompt_done(struct console *c, bool accepted)
         if (p.kind == PEND_STEP)
             console_step(c);
         else if (p.kind == PEND_LOGIN)
-            login(c, p.mech, p.user);
+            login(c, p.mech, p.user, false);
         else if (p.kind == PEND_RAW)
             send_raw(c, p.line);
     } else {
@@ -372,7 +400,7 @@ static void auth_command(struct console *c, const char *args)
                         "external ntlm apop user login");
         return;
     }
-    login(c, m, user);
+    login(c, m, user, true);
 }
 
 static void tab_command(struct console *c, enum ipane_tab tab)
@@ -436,7 +464,10 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
         break;
     case CMD_LOGIN:
         if (connected(c))
-            login(c, c->o.url.proto == SESSION_IMAP ? AUTH_LOGIN : AUTH_USER, args);
+            login(c, c->o.url.proto == SESSION_IMAP ? AUTH_LOGIN : AUTH_USER, args, true);
+        break;
+    case CMD_PASSWORD:
+        new_password(c);
         break;
     case CMD_AUTH:
         if (connected(c))

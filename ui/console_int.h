@@ -53,6 +53,8 @@ struct console {
     struct loop *loop;
     struct ms_options o;
     char *secret;           /* password or token: from the options or asked; wiped */
+    bool secret_typed;      /* asked at the prompt (a typed /login asks again */
+    bool secret_spent;      /* ... once a login has used it) */
     struct session *s;
     struct transcript t;
     bool have_session;

@@ -70,6 +70,25 @@ password_prompt_and_history() {
     grep -qF -- "$MS_TEST_PASSWORD" "$work/home/.mailscope_history" && fail "the password is in the history"
 }
 
+# A typed password that was refused is not silently sent again: /login asks.
+typed_password_is_asked_again() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}"
+    wait_for "Dovecot (Debian) ready." || return
+    line "/login alice"
+    wait_for "Password:" || return
+    tmux_ send-keys -t ms -l -- "not-the-password"
+    keys Enter
+    wait_for "a001 NO" || return
+    line "/login alice"
+    wait_for "Password:" || return
+    tmux_ send-keys -t ms -l -- "$MS_TEST_PASSWORD"
+    keys Enter
+    wait_for "a002 LOGIN alice *****" || return
+    wait_for "login: OK" || return
+    absent "$MS_TEST_PASSWORD"
+    absent "not-the-password"
+}
+
 raw_lines_are_auto_tagged() {
     start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
     wait_for "Dovecot (Debian) ready." || return
@@ -510,8 +529,13 @@ lab_gmail_app_password_in_the_console() {
         (($(screen | grep -c "Gimap ready for requests from") >= 2)) && break
         sleep 0.1
     done
-    # the console keeps the lab's account password for /login: the new one goes in a typed LOGIN
-    line "LOGIN alice@gmail.com $apw"
+    # /password replaces the lab's account password for the next /login
+    line "/password"
+    wait_for "new password for the next login" || return
+    tmux_ send-keys -t ms -l -- "$apw"
+    keys Enter
+    wait_for "the next login uses the password just typed" || return
+    line "/login alice@gmail.com"
     wait_for "LOGIN alice@gmail.com *****" || return
     wait_for "OK alice@gmail.com authenticated (Success)" || return
     absent "$apw"
@@ -523,7 +547,8 @@ lab_gmail_app_password_in_the_console() {
 }
 
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
-         password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
+         password_prompt_and_history typed_password_is_asked_again raw_lines_are_auto_tagged \
+         plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
          big_literal_is_paged_from_the_spill_file \
