@@ -327,7 +327,10 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
         snprintf(tmp, tmplen, "%u", e->port);
         return tmp;
     }
-    if (IS("backend_port")) return e->pop3 ? "1995" : "1993";
+    if (IS("backend_port")) {
+        snprintf(tmp, tmplen, "%u", e->backend_port ? e->backend_port : e->pop3 ? 1995u : 1993u);
+        return tmp;
+    }
 #undef IS
     return NULL;
 }
