@@ -25,6 +25,7 @@ struct tpane {
     char stamp_hms[16];
 };
 
+/* tp must stay where it is from here on: its view's source points at it. */
 void tpane_init(struct tpane *tp);
 void tpane_free(struct tpane *tp);
 /* Show the events added since the last call. Returns true when it added lines. */

@@ -2,7 +2,8 @@
  * terminal: N lines (default 1 000 000) recorded in a transcript and shown
  * by the transcript pane (tpane_sync: its textview renders each line from
  * the transcript on demand), then the keys' work timed (PgDn, End, search '/' for a line
- * near the end and for one that is not there), each = the textview call +
+ * near the end, for text that is not there, for text that could begin in a
+ * line's time-stamp prefix, for a time stamp), each = the textview call +
  * tv_draw + doupdate() on an 80x24 ncurses screen written to /dev/null; and
  * the memory per line (RSS growth / N) of the transcript and of the view.
  *   bench_textview [N] -> a Markdown table on stdout
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
     bool hit = tv->match_line == needle_at;
     double missing = median_key(tv, w, 3, "no-such-text", 11);
     double stamp = median_key(tv, w, 3, "S: * none", 5);   /* could begin in a line prefix: no hit */
+    double clock = median_key(tv, w, 3, "99:99:99", 5);    /* a time stamp: each one is written */
 
     delwin(w);
     endwin();
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
     printf("| search `/` for text that is not there (every line) | %.1f ms | < 100 ms |\n", missing);
     printf("| search `/` for text that could begin in a line's time stamp prefix, not there (`S: * none`) | %.1f ms | < 100 ms |\n",
            stamp);
+    printf("| search `/` for a time stamp that is not there (`99:99:99`) | %.1f ms | < 100 ms |\n", clock);
     printf("| adding %zu lines to the view (and laying out rows) | %.0f ms | - |\n", n, add_ms);
     printf("| memory per line: transcript event | %.0f bytes | - |\n", tr_per);
     printf("| memory per line: textview | %.0f bytes | - |\n", tv_per);
