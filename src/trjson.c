@@ -573,7 +573,8 @@ static int str_list(struct ld *l, json_t *o, const char *where, const char *key,
 
 /* ---- events ---- */
 
-static int event_bytes(struct ld *l, json_t *o, const char *where, struct tr_event *e)
+static int event_bytes(struct ld *l, struct transcript *t, json_t *o, const char *where,
+                       struct tr_event *e)
 {
     const char *text, *b64;
     size_t tlen, blen;
@@ -593,15 +594,16 @@ static int event_bytes(struct ld *l, json_t *o, const char *where, struct tr_eve
         return 0;   /* bytes on an event that shows none: ignored */
     if (b64) {
         char p[160];
-        if (b64_decode(b64, blen, &e->data, &e->len) < 0)
+        uint8_t *bytes;
+        size_t n;
+        if (b64_decode(b64, blen, &bytes, &n) < 0)
             return fail(l, path_of(p, sizeof p, where, "data_b64"), "not valid base64");
-        return 0;
+        int rc = transcript_set_data(t, e, bytes, n);
+        free(bytes);
+        return rc < 0 ? fail(l, where, "out of memory") : 0;
     }
-    if (!(e->data = malloc(tlen + 1)))
+    if (transcript_set_data(t, e, text, tlen) < 0)
         return fail(l, where, "out of memory");
-    memcpy(e->data, text, tlen);
-    e->data[tlen] = 0;
-    e->len = tlen;
     return 0;
 }
 
@@ -686,7 +688,7 @@ static int load_event(struct ld *l, struct transcript *t, json_t *o, size_t i)
         get_bool(l, o, where, "ok", false, &e->ok) < 0 ||
         failure_by_name(l, o, where, &e->fail) < 0 ||
         get_enum(l, o, where, "state", false, state_names, N_STATES, &state) < 0 ||
-        event_bytes(l, o, where, e) < 0 || event_strings(l, o, where, e) < 0 ||
+        event_bytes(l, t, o, where, e) < 0 || event_strings(l, o, where, e) < 0 ||
         event_numbers(l, o, where, e) < 0)
         return -1;
     e->state = (enum session_state)state;

@@ -63,6 +63,7 @@ static void end_session(struct console *c)
     walkui_session_ends(c, "the session was closed (a new connection was opened)");
     session_free(c->s);
     c->s = NULL;
+    tpane_detach(&c->tp);    /* the lines shown stay, as copies */
     transcript_free(&c->t);
     c->have_session = false;
     c->tp.consumed = 0;

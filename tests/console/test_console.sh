@@ -332,6 +332,33 @@ search_in_transcript() {
     absent "not found"
 }
 
+# A new connection: the first session's lines stay in the pane (the pane
+# renders lines from the transcript, so they are copied before it goes) and
+# a search finds a line by its prefix ("S: * OK"), which is not in its bytes.
+reconnect_keeps_the_first_sessions_lines() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    line "NOOP"
+    wait_for "S: a001 OK NOOP completed" || return
+    line "/connect"
+    wait_for "=== new connection ===" || return
+    local i n=0
+    for ((i = 0; i < 80 * ${MS_SLOW_FACTOR:-1}; i++)); do
+        n=$(screen | grep -c "Dovecot (Debian) ready\.")
+        ((n >= 2)) && break
+        sleep 0.1
+    done
+    ((n >= 2)) || { fail "both greetings should show after /connect (saw $n)"; return; }
+    wait_for "C: a001 NOOP" 1 || return
+    wait_for "S: a001 OK NOOP completed" 1 || return
+    keys Tab
+    keys /
+    wait_for "Search:" || return
+    tmux_ send-keys -t ms -l "S: * OK"; keys Enter
+    sleep 0.3
+    absent "not found"
+}
+
 # The founding case in the console: the scripted Exchange refuses LOGIN
 # after STARTTLS with a public certificate; /walkthrough picks the playbook
 # for the diagnosis, the checks run in the loop, the answers move it on and
@@ -555,6 +582,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          save_and_record_without_credentials save_every_format_with_redacted_user \
          compare_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
+         reconnect_keeps_the_first_sessions_lines \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
          walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case \
          lab_gmail_app_password_in_the_console; do
