@@ -282,6 +282,15 @@ compare_in_the_console() {
     wait_for "Certificates (1)" || return     # the same certificate on both ports
 }
 
+sni_in_the_console() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" --cafile "$MS_CERTS/root.pem" --servername other.test
+    wait_for "Dovecot (Debian) ready." || return
+    line "/sni"
+    wait_for "with SNI other.test" || return
+    wait_for "IMAP WARNING: the certificate depends on SNI" || return
+    wait_for "[R-CERT-008]" || return
+}
+
 chain_tab_shows_an_expired_certificate() {
     local port pid
     coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 20 --cert "$MS_CERTS/expired-chain.pem" \
@@ -496,7 +505,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          completion_and_edit_step literal_is_summarised_and_viewable \
          big_literal_is_paged_from_the_spill_file \
          save_and_record_without_credentials save_every_format_with_redacted_user \
-         compare_in_the_console \
+         compare_in_the_console sni_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
          walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case; do
