@@ -28,6 +28,7 @@ struct ms_options {
     const char *cafile, *capath, *servername, *cert, *key;
     bool insecure, allow_plaintext;
     bool no_discover;           /* --no-discover: no NTLM round trip for Exchange's name */
+    bool no_id;                 /* --no-id: no IMAP ID NIL along with another command */
     int timeout_ms;
     int family;
     enum output_kind output;

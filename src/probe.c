@@ -284,7 +284,8 @@ static int run_probe(const struct ms_options *o, const char *secret,
         return usage_error(o->output == OUT_JSON, "out of memory");
     }
     struct plan_options po = { .tls = o->tls, .until = o->until, .auth = o->auth,
-                               .no_discover = o->no_discover, .command = o->command,
+                               .no_discover = o->no_discover, .no_id = o->no_id,
+                               .command = o->command,
                                .user = o->user, .secret = secret };
     plan_init(&r.plan, r.s, &r.t, o->url.proto, &po);
     run_loop(l, &r);

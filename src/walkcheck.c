@@ -58,7 +58,7 @@ static int run_start(struct walkcheck *c, struct loop *l, enum plan_until until)
         return -1;
     struct plan_options po = { .tls = o->tls, .until = until,
                                .auth = c->tg.auth_set ? c->tg.auth : o->auth,
-                               .no_discover = true, .user = o->user, .secret = c->tg.secret };
+                               .no_discover = true, .no_id = true, .user = o->user, .secret = c->tg.secret };
     plan_init(&r->plan, r->s, &r->t, o->url.proto, &po);
     return 0;
 }

@@ -97,7 +97,7 @@ static void connect_to(struct console *c, const char *url)
     }
     c->have_session = true;
     struct plan_options po = { .tls = c->o.tls, .until = c->o.until, .auth = c->o.auth,
-                               .no_discover = c->o.no_discover,
+                               .no_discover = c->o.no_discover, .no_id = c->o.no_id,
                                .user = c->o.user, .secret = c->secret, .interactive = true };
     plan_init(&c->plan, c->s, &c->t, c->o.url.proto, &po);
     plan_advance(&c->plan);   /* connect and read the greeting at once */

@@ -23,8 +23,9 @@ imap_starttls_session_step_by_step() {
     wait_for "Dovecot (Debian) ready." || return
     wait_for "F5: STARTTLS" || return
     keys F5; wait_for "TLSv1.3 established" || return
-    wait_for "F5: CAPABILITY" || return
+    wait_for "F5: CAPABILITY + ID NIL" || return   # the ID rides along: no round trip
     keys F5; wait_for "a002 CAPABILITY" || return
+    wait_for "i001 OK ID completed." || return
     keys F5; wait_for "a003 AUTHENTICATE PLAIN *****" || return
     wait_for "login: OK" || return
     keys F5; wait_for "a004 EXAMINE INBOX" || return
