@@ -142,6 +142,46 @@ static void flush_timer_cb(void *arg)
     flush_events(s);
 }
 
+static bool in_input(const struct session *s, const uint8_t *p)
+{
+    return p && p >= s->in && p < s->in + s->in_cap;
+}
+
+/* A queued event's bytes become its own (false when memory ran out). */
+static bool own_data(struct qevent *qe)
+{
+    if (qe->data || !qe->ev.len)
+        return true;
+    qe->data = malloc(qe->ev.len);
+    if (!qe->data) {
+        qe->ev.len = 0;
+        return false;
+    }
+    memcpy(qe->data, qe->ev.data, qe->ev.len);
+    qe->cap = qe->ev.len;
+    qe->ev.data = qe->data;
+    return true;
+}
+
+/* Literal and bulk bytes are queued without a copy, pointing into the input
+ * buffer: events are normally delivered before the next read, and a 1 GiB
+ * literal then costs no second pass over memory. Whatever is still queued
+ * gets its own copy before the buffer is moved or refilled. */
+static void input_release(struct session *s)
+{
+    for (size_t i = 0; i < s->nq; i++)
+        own_data(&s->q[i]);
+}
+
+/* Called before every read into the buffer: what was parsed goes. */
+static void input_compact(struct session *s)
+{
+    input_release(s);
+    memmove(s->in, s->in + s->in_off, s->in_len - s->in_off);
+    s->in_len -= s->in_off;
+    s->in_off = 0;
+}
+
 /* Bulk data lines (literal_total 0) queued back to back become one event:
  * a flood of small lines costs one allocation per read, not one per line. */
 static bool coalesce_bulk(struct session *s, const struct session_event *ev)
@@ -150,6 +190,12 @@ static bool coalesce_bulk(struct session *s, const struct session_event *ev)
     if (ev->type != SEV_LITERAL || ev->literal_total || !last ||
         last->ev.type != SEV_LITERAL || last->ev.literal_total || last->ev.op != ev->op)
         return false;
+    if (!last->data && last->ev.data + last->ev.len == ev->data) {
+        last->ev.len += ev->len;   /* the next bytes of the same buffer */
+        return true;
+    }
+    if (!own_data(last))
+        return true;   /* dropped from the count rather than queued unbounded */
     size_t need = last->ev.len + ev->len;
     if (need > last->cap) {
         size_t cap = last->cap ? last->cap : 4096;
@@ -183,15 +229,19 @@ void session_emit(struct session *s, const struct session_event *ev)
     memset(qe, 0, sizeof *qe);
     qe->ev = *ev;
     qe->ev.at_us = loop_now_us();
-    if (ev->data && ev->len) {
+    if (ev->type == SEV_LITERAL && in_input(s, ev->data)) {
+        qe->ev.data = ev->data;   /* borrowed until delivered or input_release() */
+    } else if (ev->data && ev->len) {
         qe->data = malloc(ev->len);
         if (qe->data)
             memcpy(qe->data, ev->data, ev->len);
         else
             qe->ev.len = 0;
         qe->cap = qe->data ? ev->len : 0;
+        qe->ev.data = qe->data;
+    } else {
+        qe->ev.data = NULL;
     }
-    qe->ev.data = qe->data;
     qe->status = dup_or_null(ev->status);
     qe->message = scrub_message(s, ev->message);
     qe->ev.status = qe->status ? qe->status : "";
@@ -536,11 +586,6 @@ static void process_input(struct session *s)
         imap_handle_input(s);
     else
         pop3_handle_input(s);
-    if (s->closed)
-        return;
-    memmove(s->in, s->in + s->in_off, s->in_len - s->in_off);
-    s->in_len -= s->in_off;
-    s->in_off = 0;
 }
 
 static void server_closed(struct session *s)
@@ -566,6 +611,7 @@ static void on_readable(void *arg)
     /* Bounded per turn so a fast stream cannot starve the keyboard; events go
      * out after every read so a flood of small lines never piles up. */
     for (int turn = 0; turn < 16 && !s->closed; turn++) {
+        input_compact(s);
         ssize_t n = conn_read(s->conn, s->in + s->in_len, s->in_cap - s->in_len);
         if (n == 0)
             break;
@@ -769,7 +815,10 @@ int session_raw(struct session *s, const char *line, bool add_tag)
  * LOGOUT's own answer is normally still a round trip away. */
 static void quit_drain(struct session *s)
 {
-    for (int turn = 0; turn < 16 && !s->closed && s->in_len < s->in_cap; turn++) {
+    for (int turn = 0; turn < 16 && !s->closed; turn++) {
+        input_compact(s);
+        if (s->in_len == s->in_cap)
+            break;
         ssize_t n = conn_read(s->conn, s->in + s->in_len, s->in_cap - s->in_len);
         if (n <= 0)
             break;

@@ -47,7 +47,7 @@ struct op {
 
 struct qevent {
     struct session_event ev;
-    uint8_t *data;
+    uint8_t *data;          /* NULL while ev.data borrows from the input buffer */
     size_t cap;             /* bytes allocated for data */
     char *status, *message;
 };

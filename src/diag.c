@@ -344,7 +344,10 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
         snprintf(tmp, tmplen, "%u", e->port);
         return tmp;
     }
-    if (IS("backend_port")) return e->pop3 ? "1995" : "1993";
+    if (IS("backend_port")) {
+        snprintf(tmp, tmplen, "%u", e->backend_port ? e->backend_port : e->pop3 ? 1995u : 1993u);
+        return tmp;
+    }
     if (IS("sni_name")) return e->sni_name[0] ? e->sni_name : "<server name>";
     if (IS("sni_cert")) return e->sni_cert[0] ? e->sni_cert : "<certificate with SNI>";
     if (IS("default_cert")) return e->default_cert[0] ? e->default_cert

@@ -60,6 +60,7 @@ struct diag_evidence {
     const char *server_fqdn;         /* "" when unknown */
     const char *cert_cn;             /* "" when unknown */
     unsigned port;
+    unsigned backend_port;           /* {backend_port}; 0: Exchange's 1993 / 1995 */
     long elapsed_ms;                 /* the failing step's duration; -1 unknown */
     const char *const *log_lines;    /* lines of a server log the operator loaded (borrowed) */
     size_t n_log_lines;

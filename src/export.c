@@ -143,6 +143,9 @@ static char *step_text(const struct export_ctx *x, const struct tr_event *e)
     if (e->ok)
         r = fmt_dup("%s: %s in %.1f ms%s%s", name, e->status && *e->status ? e->status : "done",
                     e->elapsed_us / 1000.0, *msg ? ": " : "", msg);
+    else if (!e->fail)
+        r = fmt_dup("%s: stopped after %.1f ms%s%s", name, e->elapsed_us / 1000.0,
+                    *msg ? ": " : "", msg);
     else
         r = fmt_dup("%s FAILED%s%s%s after %.1f ms%s%s", name, e->fail ? " (" : "",
                     e->fail ? failure_class_name(e->fail) : "", e->fail ? ")" : "",
@@ -207,7 +210,10 @@ static char *event_line(const struct export_ctx *x, const struct tr_event *e,
         l->role = EXR_STATE, l->who = "--";
         return fmt_dup("state: %s", export_state_name(e->state));
     case TR_OP_END:
-        l->role = e->ok ? EXR_STEP_OK : EXR_STEP_FAIL, l->who = "--";
+        /* Not ok yet no failure: mailscope ended it on purpose (the NTLM
+         * discovery, a reply not awaited), which is nothing to alarm a reader. */
+        l->role = e->ok ? EXR_STEP_OK : e->fail ? EXR_STEP_FAIL : EXR_STEP_STOPPED;
+        l->who = "--";
         return step_text(x, e);
     case TR_CLOSED:
         l->role = EXR_CLOSED, l->who = "--";
@@ -314,6 +320,7 @@ size_t export_timings(const struct export_ctx *x, struct export_timing **out)
             if (t->ev[j].kind == TR_OP_END && t->ev[j].op == t->ev[i].op) {
                 tm->done = true;
                 tm->ok = t->ev[j].ok;
+                tm->stopped = !t->ev[j].ok && !t->ev[j].fail;
                 tm->dur_us = t->ev[j].elapsed_us > 0 ? t->ev[j].elapsed_us
                                                      : t->ev[j].t_us - tm->start_us;
                 break;

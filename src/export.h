@@ -56,7 +56,7 @@ void export_header(const struct export_ctx *x, struct export_header *h);
 /* One line of the timeline. */
 enum export_role {
     EXR_CLIENT, EXR_SERVER, EXR_LITERAL, EXR_TLS_OK, EXR_TLS_BAD, EXR_DISCARDED, EXR_NOTICE,
-    EXR_NTLM, EXR_STATE, EXR_STEP_OK, EXR_STEP_FAIL, EXR_CLOSED, EXR_NOTE, EXR_WALK
+    EXR_NTLM, EXR_STATE, EXR_STEP_OK, EXR_STEP_FAIL, EXR_STEP_STOPPED, EXR_CLOSED, EXR_NOTE, EXR_WALK
 };
 
 struct export_line {
@@ -78,6 +78,7 @@ struct export_timing {
     char label[200];            /* "connect 127.0.0.2:143", "capability: a001 CAPABILITY" */
     int64_t start_us, dur_us;
     bool ok, done;
+    bool stopped;               /* ended on purpose, not a failure (NTLM discovery, not awaited) */
 };
 
 /* The operations in order (caller frees *out). */

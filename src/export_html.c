@@ -149,12 +149,13 @@ static void write_waterfall(struct hw *w)
         esc(w->f, tm[i].label);
         fprintf(w->f, "</td><td>%.3f</td><td>", (double)tm[i].start_us / 1e6);
         if (tm[i].done)
-            fprintf(w->f, "%.1f%s", (double)tm[i].dur_us / 1000.0, tm[i].ok ? "" : " FAILED");
+            fprintf(w->f, "%.1f%s", (double)tm[i].dur_us / 1000.0,
+                    tm[i].ok ? "" : tm[i].stopped ? " stopped" : " FAILED");
         else
             fputs("not finished", w->f);
         fprintf(w->f, "</td><td class=\"bar\"><div class=\"track\"><div class=\"b%s\" "
                 "style=\"left:%.2f%%;width:%.2f%%\"></div></div></td></tr>\n",
-                tm[i].done && !tm[i].ok ? " bad" : "", left, width);
+                tm[i].done && !tm[i].ok && !tm[i].stopped ? " bad" : "", left, width);
     }
     fputs("</table>\n", w->f);
     free(tm);

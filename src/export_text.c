@@ -194,7 +194,8 @@ static void write_timings(struct tw *w)
         char start[32], dur[32];
         snprintf(start, sizeof start, "%.3f", (double)tm[i].start_us / 1e6);
         snprintf(dur, sizeof dur, tm[i].done ? "%.1f" : "-", (double)tm[i].dur_us / 1000.0);
-        const char *res = !tm[i].done ? "not finished" : tm[i].ok ? "ok" : "FAILED";
+        const char *res = !tm[i].done ? "not finished" : tm[i].ok ? "ok"
+                        : tm[i].stopped ? "stopped" : "FAILED";
         if (w->md) {
             fputs("|", w->f);
             cell(w, tm[i].label);

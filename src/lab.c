@@ -34,6 +34,10 @@ static const struct lab_scenario scenarios[] = {
       "Exchange 2013 sending its certificate without the intermediate CA" },
     { "dovecot-cleartext-disallowed",
       "Dovecot 2.3 refusing a plain-text login before STARTTLS ([PRIVACYREQUIRED])" },
+    { "exchange-tls-legacy",
+      "Exchange 2013 whose SChannel has TLS 1.2 (and 1.1) switched off: a modern client's handshake fails" },
+    { "gmail-app-password",
+      "Gmail with 2-Step Verification: the account password is refused, an app password works" },
 };
 
 static const unsigned base_ports[LAB_NPORTS] = { 143, 993, 110, 995, 1993, 1995 };
@@ -133,7 +137,8 @@ void lab_restart(struct lab *lab, enum lab_svc s)
     r->ctx = NULL;
     if (r->cert >= 0) {
         char err[256];
-        r->ctx = labcert_ctx(lab->pki, &lab->certs[r->cert].c, r->chain_ok, err, sizeof err);
+        r->ctx = labcert_ctx(lab->pki, &lab->certs[r->cert].c, r->chain_ok,
+                             lab->schannel ? LABCERT_TLS_SET | lab->tls_boot : 0, err, sizeof err);
         if (!r->ctx) {
             lab_event(lab, "lab: %s", err);
             r->cert = -1;
@@ -419,6 +424,25 @@ static void idle_check(void *arg)
     lab->idle_timer = loop_timer(lab->lp, 5000, idle_check, lab);
 }
 
+void lab_reboot(struct lab *lab)
+{
+    int dropped = lab->nconns;
+    while (lab->conns)
+        conn_free(lab->conns);
+    if (lab->schannel)
+        lab->tls_boot = labreg_schannel_versions(lab);
+    for (int s = 0; s < LS_NSVC; s++)
+        lab_restart(lab, (enum lab_svc)s);
+    lab->boots++;
+    char v[64];
+    if (lab->schannel)
+        lab_event(lab, "lab: EX01 restarted (%d connection%s dropped); SChannel now offers %s to IMAP and "
+                  "POP clients", dropped, dropped == 1 ? "" : "s", labreg_versions_text(lab->tls_boot, v, sizeof v));
+    else
+        lab_event(lab, "lab: EX01 restarted (%d connection%s dropped); the services started again",
+                  dropped, dropped == 1 ? "" : "s");
+}
+
 static void endpoint(int fd, bool local, char *out, size_t outlen)
 {
     struct sockaddr_storage ss;
@@ -539,6 +563,8 @@ static void close_listeners(struct lab *lab)
 
 static bool scenario_has_port(const struct lab *lab, enum lab_port p)
 {
+    if (lab->family == LF_GMAIL)    /* Google: implicit TLS only (993, 995) */
+        return p == LAB_IMAPS || p == LAB_POP3S;
     return lab->family == LF_EXCH2013 || !lab_port_is_be(p);
 }
 
@@ -624,6 +650,9 @@ struct lab *lab_start(struct loop *lp, const struct lab_config *cfg, char *err, 
     lab->event_arg = cfg->event_arg;
     snprintf(lab->address, sizeof lab->address, "%s", addr);
     lab->next_session = 0x10;
+    for (size_t i = 0, n = 0; cfg->app_password && cfg->app_password[i] && n + 1 < sizeof lab->app_next; i++)
+        if (cfg->app_password[i] != ' ')   /* Google shows it in groups of four */
+            lab->app_next[n++] = cfg->app_password[i];
     if (make_dir(lab, cfg->dir, err, errlen) < 0 ||
         !(lab->pki = labpki_new(addr, err, errlen)) ||
         labscen_setup(lab, err, errlen) < 0)
@@ -632,6 +661,8 @@ struct lab *lab_start(struct loop *lp, const struct lab_config *cfg, char *err, 
     if (labpki_write_ca(lab->pki, lab->ca_path, err, errlen) < 0 ||
         !(lab->log = lablog_open(lab->dir, err, errlen)))
         goto bad;
+    if (lab->schannel)
+        lab->tls_boot = labreg_schannel_versions(lab);
     for (int s = 0; s < LS_NSVC; s++)
         lab_restart(lab, (enum lab_svc)s);
     if (open_listeners(lab, cfg->port_shift, err, errlen) < 0)

@@ -37,7 +37,11 @@ struct lab_config {
     const char *dir;        /* protocol logs and the lab CA; NULL: a new one under $TMPDIR */
     lab_out_fn on_event;    /* connections, logins, restarts (may be NULL) */
     void *event_arg;
+    const char *app_password;   /* gmail-app-password: the 16 letters the next app password
+                                 * gets (scripted rehearsals); NULL: random, as Google's */
 };
+/* Is s 16 letters a-z, optionally in Google's groups of four ("abcd efgh ijkl mnop")? */
+bool lab_app_password_valid(const char *s);
 
 enum lab_port { LAB_IMAP, LAB_IMAPS, LAB_POP3, LAB_POP3S, LAB_IMAP_BE, LAB_POP3_BE, LAB_NPORTS };
 
@@ -50,6 +54,10 @@ void lab_stop(struct lab *lab);
 int lab_shell_exec(struct lab *lab, const char *line, lab_out_fn out, void *arg);
 /* "[PS] EX01>" (Exchange), "root@mail:~#" (Dovecot) ... */
 const char *lab_prompt(const struct lab *lab);
+/* Is this shell output line a credential (the app password the Google
+ * Account stand-in shows once)? The console keeps such a line out of its
+ * transcript. */
+bool lab_shell_line_is_secret(const struct lab *lab, const char *line);
 /* The shell's help text, line by line. */
 void lab_shell_help(const struct lab *lab, lab_out_fn out, void *arg);
 

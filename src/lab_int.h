@@ -19,7 +19,7 @@
 #define LAB_IDLE_PREAUTH_MS 600000
 #define LAB_IDLE_AUTH_MS 1800000   /* AuthenticatedConnectionTimeout */
 
-enum lab_family { LF_EXCH2013, LF_ONLINE, LF_DOVECOT };
+enum lab_family { LF_EXCH2013, LF_ONLINE, LF_DOVECOT, LF_GMAIL };
 enum lab_login { LT_PLAINTEXTLOGIN = 1, LT_PLAINTEXTAUTH = 2, LT_SECURELOGIN = 3 };
 enum lab_proto { LP_IMAP, LP_POP };
 /* The four Exchange services; what each one runs is a copy of the settings
@@ -53,6 +53,30 @@ struct lab_run {                /* one service as it runs now */
     unsigned starts;
 };
 
+/* A registry key of the simulated Windows (labreg.c): SChannel's protocol
+ * switches live under SYSTEM\CurrentControlSet\Control\SecurityProviders\
+ * SCHANNEL\Protocols. Values keep their kind: SChannel reads DWORDs only. */
+#define LAB_REG_KEYS 12
+#define LAB_REG_VALUES 8
+struct lab_regval {
+    char name[64];
+    bool dword;                 /* REG_DWORD; otherwise a string kind, kept as text */
+    uint32_t num;
+    char text[64];
+};
+struct lab_regkey {
+    char path[200];             /* below HKEY_LOCAL_MACHINE, as typed when it was created */
+    struct lab_regval v[LAB_REG_VALUES];
+    int n;
+};
+
+/* Google's side of the Gmail scenario (labgoogle.c). */
+#define LAB_APP_PASSWORDS 4
+struct lab_app_password {
+    char name[48];
+    char pw[17];                /* 16 lower-case letters, stored without Google's spaces */
+};
+
 struct labconn;
 
 struct lab {
@@ -84,6 +108,16 @@ struct lab {
     uint64_t next_session;
     uint64_t idle_timer;
     char online_fqdn[96], online_blob[200];
+    /* Windows: the registry as edited, and the TLS versions SChannel took at the last boot */
+    bool schannel;              /* this scenario models SChannel's switches (else TLS 1.2+) */
+    struct lab_regkey reg[LAB_REG_KEYS];
+    int nreg;
+    unsigned tls_boot;          /* LABCERT_TLS_* as the services run now */
+    unsigned boots;
+    /* Gmail */
+    struct lab_app_password app[LAB_APP_PASSWORDS];
+    int napp;
+    char app_next[17];          /* --app-password: what the next creation yields ("" random) */
 };
 
 struct labconn {
@@ -110,7 +144,7 @@ struct labconn {
     int bad;
 };
 
-enum { LAB_SASL_NONE, LAB_SASL_NTLM1, LAB_SASL_NTLM3, LAB_SASL_PLAIN, LAB_SASL_XOAUTH2 };
+enum { LAB_SASL_NONE, LAB_SASL_NTLM1, LAB_SASL_NTLM3, LAB_SASL_PLAIN, LAB_SASL_XOAUTH2, LAB_SASL_XOAUTH2_ERR };
 
 /* lab.c */
 void lab_event(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -132,6 +166,25 @@ void labproto_closed(struct labconn *c);
 const char *labproto_idle_line(const struct labconn *c);
 /* The plaintext refusal an SSL port sends when it has no certificate, or NULL. */
 const char *labproto_no_cert_line(const struct labconn *c);
+
+/* A simulated reboot (Restart-Computer): connections drop, SChannel reads
+ * the registry again, every service restarts. */
+void lab_reboot(struct lab *lab);
+
+/* labreg.c: the registry cmdlets of the Exchange shell; 1 when the stage
+ * was one of them (its result in *rc), 0 when it is not a registry cmdlet. */
+int labreg_stage(struct lab *lab, lab_out_fn out, void *arg, char **sw[], int sn[], int ns, int *rc);
+/* The scenario's starting registry; SChannel's versions as the registry says. */
+void labreg_setup(struct lab *lab);
+unsigned labreg_schannel_versions(const struct lab *lab);
+/* "TLS 1.0, TLS 1.2" for a LABCERT_TLS_* set. */
+const char *labreg_versions_text(unsigned v, char *out, size_t outlen);
+
+/* labgoogle.c: the Google Account stand-in of the Gmail scenario. */
+int labgoogle_exec(struct lab *lab, lab_out_fn out, void *arg, char **w, int n);
+void labgoogle_help(lab_out_fn out, void *arg);
+/* Is pw (spaces ignored, any case) one of the account's app passwords? */
+bool labgoogle_app_password_ok(const struct lab *lab, const char *pw);
 
 /* Scenario set-up (labscen.c): certificates and settings; the settings alone. */
 int labscen_setup(struct lab *lab, char *err, size_t errlen);

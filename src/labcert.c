@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -220,15 +221,51 @@ int labpki_write_ca(const struct labpki *p, const char *path, char *err, size_t 
     return 0;
 }
 
+/* An explicit version set, as Windows Server 2012 R2's SChannel would offer
+ * it: never TLS 1.3 (SChannel there has none), TLS 1.0/1.1 at security level
+ * 0, because OpenSSL 3 (Debian 12) refuses them at its default level 1/2
+ * (no SHA-1/MD5 signatures), and a gap (1.0 and 1.2 without 1.1) as a gap. */
+static void set_versions(SSL_CTX *ctx, unsigned v)
+{
+    static const struct { unsigned bit; int ver; uint64_t no; } all[] = {
+        { LABCERT_TLS10, TLS1_VERSION, SSL_OP_NO_TLSv1 },
+        { LABCERT_TLS11, TLS1_1_VERSION, SSL_OP_NO_TLSv1_1 },
+        { LABCERT_TLS12, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2 },
+    };
+    int lo = 0, hi = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        if (v & all[i].bit) {
+            lo = lo ? lo : all[i].ver;
+            hi = all[i].ver;
+        }
+    }
+    if (!lo) {      /* everything switched off: no handshake can succeed */
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3);
+        return;
+    }
+    if (lo < TLS1_2_VERSION) {
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    }
+    SSL_CTX_set_min_proto_version(ctx, lo);
+    SSL_CTX_set_max_proto_version(ctx, hi);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i].ver > lo && all[i].ver < hi && !(v & all[i].bit))
+            SSL_CTX_set_options(ctx, all[i].no);
+}
+
 SSL_CTX *labcert_ctx(const struct labpki *p, const struct labcert *c, bool with_chain,
-                     char *err, size_t errlen)
+                     unsigned versions, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         fail(err, errlen, "lab: SSL_CTX_new");
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (versions & LABCERT_TLS_SET)
+        set_versions(ctx, versions);
+    else
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (SSL_CTX_use_certificate(ctx, c->x509) != 1 || SSL_CTX_use_PrivateKey(ctx, c->key) != 1)
         goto bad;
     if (!with_chain)

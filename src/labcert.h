@@ -42,10 +42,18 @@ void labcert_clear(struct labcert *c);
 /* Write the root CA certificate (PEM) to path, mode 0644. */
 int labpki_write_ca(const struct labpki *p, const char *path, char *err, size_t errlen);
 
+/* The TLS versions a server context offers: 0 is the lab's default (TLS 1.2
+ * and later); LABCERT_TLS_SET with version bits is an explicit set (SChannel's
+ * protocol switches), which may be empty. */
+#define LABCERT_TLS10 1u
+#define LABCERT_TLS11 2u
+#define LABCERT_TLS12 4u
+#define LABCERT_TLS_SET 0x100u
+
 /* A TLS server context serving c; with_chain adds the intermediate when c was
  * issued by it (false: the leaf alone, the "missing intermediate" fault). */
 SSL_CTX *labcert_ctx(const struct labpki *p, const struct labcert *c, bool with_chain,
-                     char *err, size_t errlen);
+                     unsigned versions, char *err, size_t errlen);
 
 /* Does c carry name (case-insensitive, exact DNS name)? */
 bool labcert_has_name(const struct labcert *c, const char *name);

@@ -17,6 +17,7 @@
 void labcmd_usage(FILE *out)
 {
     fputs("       mailscope lab [SCENARIO] [--list] [--address ADDR] [--port-shift N] [--dir DIR] [--no-shell]\n"
+          "                     [--app-password LETTERS]\n"
           "                                        faithful scenario servers to rehearse a fix on, with a\n"
           "                                        simulated server shell on stdin ([PS] EX01>)\n", out);
 }
@@ -33,6 +34,8 @@ void labcmd_help(FILE *out)
           "                      are refused)\n"
           "  --dir DIR           protocol logs and the lab CA (default: a new directory in $TMPDIR)\n"
           "  --no-shell          no shell: serve until SIGINT/SIGTERM\n"
+          "  --app-password P    gmail-app-password: the 16 letters the next app-password create\n"
+          "                      yields (scripted rehearsals; default: random, as Google's)\n"
           "Ports: IMAP 143 (STARTTLS), IMAPS 993, POP3 110 (STLS), POP3S 995, and Exchange's backend\n"
           "1993 (IMAP) / 1995 (POP3). Scenarios:\n", out);
     size_t n;
@@ -49,7 +52,14 @@ void labcmd_help(FILE *out)
           "  Get-ExchangeCertificate [| Format-List]   Enable-ExchangeCertificate -Thumbprint T -Services IMAP,POP\n"
           "  Import-Certificate -FilePath FILE -CertStoreLocation Cert:\\LocalMachine\\CA\n"
           "  Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE   (POP3: MSExchangePOP3[BE])\n"
-          "  help, exit    (Dovecot: doveconf -n, echo '...' >> /etc/dovecot/..., systemctl reload dovecot)\n", out);
+          "  help, exit    (Dovecot: doveconf -n, echo '...' >> /etc/dovecot/..., systemctl reload dovecot)\n"
+          "  exchange-tls-legacy, the registry and a reboot:\n"
+          "  New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server' -Force\n"
+          "  New-ItemProperty -Path 'HKLM:\\...\\TLS 1.2\\Server' -Name Enabled|DisabledByDefault -Value 1|0\n"
+          "                   -PropertyType DWord -Force     (Set-/Get-/Remove-ItemProperty, Get-Item alike)\n"
+          "  Restart-Computer [-Force]     SChannel reads its protocol switches at boot only\n"
+          "Google Account stand-in ([Google Account] alice@gmail.com>, gmail-app-password):\n"
+          "  https://myaccount.google.com/apppasswords   app-password create NAME | list | revoke NAME\n", out);
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -188,14 +198,26 @@ void labcmd_banner(const struct lab *lab, FILE *out, bool shell)
     for (int i = 0; i < LAB_NPORTS; i++)
         if (lab_port(lab, (enum lab_port)i))
             fprintf(out, "  %5u  %s\n", lab_port(lab, (enum lab_port)i), what[i]);
-    fprintf(out, "Try:\n  mailscope %s --cafile %s\n", lab_url(lab, LAB_IMAP, url, sizeof url), lab_ca_file(lab));
+    enum lab_port im = lab_port(lab, LAB_IMAP) ? LAB_IMAP : LAB_IMAPS;
+    enum lab_port po = lab_port(lab, LAB_POP3) ? LAB_POP3 : LAB_POP3S;
+    fprintf(out, "Try:\n  mailscope %s --cafile %s\n", lab_url(lab, im, url, sizeof url), lab_ca_file(lab));
     fprintf(out, "  PW=%s mailscope probe %s --cafile %s --password-env PW\n", lab_password(lab),
-            lab_url(lab, LAB_IMAP, url, sizeof url), lab_ca_file(lab));
+            lab_url(lab, im, url, sizeof url), lab_ca_file(lab));
     fprintf(out, "  PW=%s mailscope probe %s --cafile %s --password-env PW\n", lab_password(lab),
-            lab_url(lab, LAB_POP3, url, sizeof url), lab_ca_file(lab));
-    fprintf(out, "Lab account: %s (also %s@contoso.com), password %s; \"administrator\" is refused as\n"
-                 "  Exchange refuses it. Lab CA (trust it with --cafile): %s\n",
-            lab_user(lab), lab_user(lab), lab_password(lab), lab_ca_file(lab));
+            lab_url(lab, po, url, sizeof url), lab_ca_file(lab));
+    if (!strcmp(lab_scenario_id(lab), "gmail-app-password"))
+        fprintf(out, "Lab account: %s, account password %s. Lab CA (trust it with --cafile): %s\n",
+                lab_user(lab), lab_password(lab), lab_ca_file(lab));
+    else
+        fprintf(out, "Lab account: %s (also %s@contoso.com), password %s; \"administrator\" is refused as\n"
+                     "  Exchange refuses it. Lab CA (trust it with --cafile): %s\n",
+                lab_user(lab), lab_user(lab), lab_password(lab), lab_ca_file(lab));
+    if (!strcmp(lab_scenario_id(lab), "gmail-app-password"))
+        fprintf(out, "  2-Step Verification is on: Google refuses that password over IMAP/POP; create an\n"
+                     "  app password in the shell (app-password create NAME). XOAUTH2 token: lab-oauth-token\n");
+    if (!strcmp(lab_scenario_id(lab), "exchange-tls-legacy"))
+        fprintf(out, "  SChannel offers TLS 1.0 only: modern clients fail the handshake (mailscope probe\n"
+                     "  --tls-versions tells which versions the server accepts)\n");
     if (!strcmp(lab_scenario_id(lab), "exchange-online-basic-off"))
         fprintf(out, "  XOAUTH2 token accepted: lab-oauth-token (--auth=xoauth2 --password-env TOKEN)\n");
     if (lab_has_protocol_log(lab))
@@ -226,13 +248,21 @@ static int parse_args(int argc, char **argv, struct lab_config *cfg, bool *no_sh
             return 1;
         } else if (!strcmp(a, "--no-shell")) {
             *no_shell = true;
-        } else if ((!strcmp(a, "--address") || !strcmp(a, "--dir") || !strcmp(a, "--port-shift")) && !v) {
+        } else if ((!strcmp(a, "--address") || !strcmp(a, "--dir") || !strcmp(a, "--port-shift") ||
+                    !strcmp(a, "--app-password")) && !v) {
             fprintf(stderr, "mailscope lab: %s needs a value\n", a);
             return 2;
         } else if (!strcmp(a, "--address")) {
             cfg->address = argv[++i];
         } else if (!strcmp(a, "--dir")) {
             cfg->dir = argv[++i];
+        } else if (!strcmp(a, "--app-password")) {
+            cfg->app_password = argv[++i];
+            if (!lab_app_password_valid(cfg->app_password)) {
+                fprintf(stderr, "mailscope lab: --app-password takes 16 letters a-z (spaces allowed), "
+                                "as Google shows them\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--port-shift")) {
             char *end;
             long n = strtol(argv[++i], &end, 10);

@@ -25,6 +25,21 @@
     "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY LITERAL+ NOTIFY SPECIAL-USE"
 #define PLAIN_DISALLOWED "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
 #define LAB_TOKEN "lab-oauth-token"
+/* Gmail (knowledge R-GMAIL-001..003, R-XOAUTH2-001). The greeting and the
+ * pre-login CAPABILITY are field captures quoted in public client code and
+ * test fixtures (imapsync logs, node IMAP tests); the post-login capability
+ * list, the OK/BYE wording, ID, SELECT and the whole POP3 dialogue are from
+ * memory of Gmail sessions: [UNVERIFIED]. The session id after the address
+ * ("h98mb854172451pjb") is Google's per-connection tag; the lab makes one up. */
+#define GM_CAPS "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 XYZZY SASL-IR " \
+    "AUTH=XOAUTH2 AUTH=PLAIN AUTH=PLAIN-CLIENTTOKEN AUTH=OAUTHBEARER AUTH=XOAUTH"
+#define GM_POST_CAPS "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 UIDPLUS " \
+    "COMPRESS=DEFLATE ENABLE MOVE CONDSTORE ESEARCH UTF8=ACCEPT LIST-EXTENDED LIST-STATUS LITERAL- " \
+    "SPECIAL-USE APPENDLIMIT=35651584"
+#define GM_APP_PW "Application-specific password required: https://support.google.com/accounts/answer/185833"
+#define GM_INVALID "[AUTHENTICATIONFAILED] Invalid credentials (Failure)"
+/* R-XOAUTH2-001: {"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"} */
+#define GM_XOAUTH_ERR "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0="
 
 static const char *const messages[] = {
     "From: Contoso IT <it@contoso.com>\r\nTo: Alice Wood <alice@contoso.com>\r\n"
@@ -40,6 +55,7 @@ static const char *const messages[] = {
 #define NMSG 3
 
 static bool is_pop(const struct labconn *c) { return lab_port_proto(c->port) == LP_POP; }
+static bool gmail(const struct labconn *c) { return c->lab->family == LF_GMAIL; }
 static enum lab_family fam(const struct labconn *c) { return c->lab->family; }
 static struct lab_run *run(const struct labconn *c) { return &c->lab->run[lab_port_svc(c->port)]; }
 
@@ -186,7 +202,7 @@ static bool plain_ok(const struct labconn *c, bool sasl_plain)
         return true;
     switch (fam(c)) {
     case LF_DOVECOT: return !c->lab->dov_disable_plain_run || same_host(c);
-    case LF_ONLINE: return false;
+    case LF_ONLINE: case LF_GMAIL: return false;
     default:
         (void)sasl_plain;   /* PLAIN in clear text: PlainTextLogin only, as LOGIN (table A3) */
         return run(c)->set.login == LT_PLAINTEXTLOGIN;
@@ -223,6 +239,7 @@ static void b64_send(struct labconn *c, const char *prefix, const uint8_t *p, si
 /* Outcome of a password login, with the log's context and the event. */
 struct login_result {
     bool ok;
+    int gm;                 /* Gmail: enum gm_login */
     char extra[256];
     char bracket[200];      /* "[Error=X Proxy=Y] " for the users Exchange tells why, else "" */
 };
@@ -274,7 +291,7 @@ static void proxy_backend_rows(struct labconn *c, const char *user)
 
 static struct login_result exch_login(struct labconn *c, const char *user, const char *pass)
 {
-    struct login_result lr = { false, "", "" };
+    struct login_result lr = { false, 0, "", "" };
     struct lab *lab = c->lab;
     bool proxied = false;
     enum acct a = check_account(lab, user, pass);
@@ -314,12 +331,40 @@ static struct login_result exch_login(struct labconn *c, const char *user, const
     return lr;
 }
 
+/* Gmail's answer to a password: the account's own one is refused because
+ * 2-Step Verification is on (R-GMAIL-001), an app password is accepted. */
+enum gm_login { GM_OK, GM_APP_PASSWORD, GM_INVALID_CREDENTIALS };
+
+static enum gm_login gmail_login(struct labconn *c, const char *user, const char *pass)
+{
+    struct lab *lab = c->lab;
+    bool known = !strcasecmp(user, lab_user(lab)) || !strcasecmp(user, "alice");
+    enum gm_login r = !known ? GM_INVALID_CREDENTIALS
+                    : labgoogle_app_password_ok(lab, pass) ? GM_OK
+                    : !strcmp(pass, lab_password(lab)) ? GM_APP_PASSWORD : GM_INVALID_CREDENTIALS;
+    lab_event(lab, "lab: %s login as \"%s\": %s", c->cip, user,
+              r == GM_OK ? "accepted (app password)" : r == GM_APP_PASSWORD
+              ? "refused: the account password, with 2-Step Verification on (an app password is required)"
+              : "refused (invalid credentials)");
+    return r;
+}
+
+static const char *gmail_tag_id(const struct labconn *c, char *out, size_t n)
+{
+    snprintf(out, n, "%02llxmb%09llulab", (unsigned long long)(c->session & 0xff),
+             (unsigned long long)(c->session * 7919u % 1000000000u));
+    return out;
+}
+
 /* ---- IMAP -------------------------------------------------------------- */
 
 static void imap_caps(const struct labconn *c, char *out, size_t n)
 {
     bool starttls = !c->tls && plain_port(c) && run(c)->ctx;
     switch (fam(c)) {
+    case LF_GMAIL:
+        snprintf(out, n, "%s", c->state ? GM_POST_CAPS : GM_CAPS);
+        return;
     case LF_DOVECOT:
         snprintf(out, n, DOV_CAPS "%s%s", starttls ? " STARTTLS" : "",
                  plain_ok(c, false) ? " AUTH=PLAIN" : " LOGINDISABLED");
@@ -342,7 +387,12 @@ static void imap_caps(const struct labconn *c, char *out, size_t n)
 
 static void pop_greet(struct labconn *c)
 {
-    if (fam(c) == LF_DOVECOT)
+    char id[32], ip[80];
+    snprintf(ip, sizeof ip, "%s", c->cip);
+    ip[strcspn(ip, ":")] = '\0';
+    if (gmail(c))
+        labconn_send(c, "+OK Gpop ready for requests from %s %s\r\n", ip, gmail_tag_id(c, id, sizeof id));
+    else if (fam(c) == LF_DOVECOT)
         labconn_send(c, "+OK Dovecot ready.\r\n");
     else if (fam(c) == LF_ONLINE)
         labconn_send(c, "+OK The Microsoft Exchange POP3 service is ready. [%s]\r\n", c->lab->online_blob);
@@ -358,7 +408,12 @@ void labproto_greet(struct labconn *c)
         pop_greet(c);
         return;
     }
-    if (fam(c) == LF_DOVECOT) {
+    if (gmail(c)) {
+        char id[32], ip[80];
+        snprintf(ip, sizeof ip, "%s", c->cip);
+        ip[strcspn(ip, ":")] = '\0';
+        labconn_send(c, "* OK Gimap ready for requests from %s %s\r\n", ip, gmail_tag_id(c, id, sizeof id));
+    } else if (fam(c) == LF_DOVECOT) {
         char caps[512];
         imap_caps(c, caps, sizeof caps);
         labconn_send(c, "* OK [CAPABILITY %s] Dovecot ready.\r\n", caps);
@@ -433,6 +488,19 @@ static const char *invalid_state(const struct labconn *c)
 static void imap_login_result(struct labconn *c, const char *verb, const char *user, const char *pass,
                               const char *params, size_t before)
 {
+    if (gmail(c)) {
+        enum gm_login r = gmail_login(c, user, pass);
+        if (r == GM_OK) {
+            c->state = 1;
+            snprintf(c->user, sizeof c->user, "%s", lab_user(c->lab));
+            labconn_send(c, "* CAPABILITY " GM_POST_CAPS "\r\n");
+            imap_done(c, verb, params, "", before, "OK %s authenticated (Success)", c->user);
+        } else {
+            imap_done(c, verb, params, "", before, "%s", r == GM_APP_PASSWORD
+                      ? "NO [ALERT] " GM_APP_PW " (Failure)" : "NO " GM_INVALID);
+        }
+        return;
+    }
     if (fam(c) == LF_DOVECOT) {
         bool ok = check_account(c->lab, user, pass) == ACCT_OK;
         lab_event(c->lab, "lab: %s login as \"%s\": %s", c->cip, user, ok ? "accepted" : "refused");
@@ -472,6 +540,14 @@ static void imap_select(struct labconn *c, const char *cmd, char *args, size_t b
     }
     bool ro = !strcasecmp(cmd, "EXAMINE");
     c->state = 2;
+    if (gmail(c)) {
+        labconn_send(c, "* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen $NotPhishing $Phishing)\r\n"
+                        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen $NotPhishing "
+                        "$Phishing \\*)] Flags permitted.\r\n* OK [UIDVALIDITY 1] UIDs valid.\r\n"
+                        "* %d EXISTS\r\n* 0 RECENT\r\n* OK [UIDNEXT 4] Predicted next UID.\r\n", NMSG);
+        imap_done(c, cmd, "INBOX", "", before, "OK [%s] INBOX selected. (Success)", ro ? "READ-ONLY" : "READ-WRITE");
+        return;
+    }
     if (fam(c) == LF_DOVECOT) {
         labconn_send(c, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
                         "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r\n"
@@ -531,7 +607,10 @@ static void imap_fetch(struct labconn *c, const char *cmd, char *args, bool uid,
         }
         labconn_send(c, ")\r\n");
     }
-    imap_done(c, uid ? "UID" : cmd, args, "", before, "OK %sFETCH completed.", uid ? "UID " : "");
+    if (gmail(c))
+        imap_done(c, uid ? "UID" : cmd, args, "", before, "OK Success");
+    else
+        imap_done(c, uid ? "UID" : cmd, args, "", before, "OK %sFETCH completed.", uid ? "UID " : "");
 }
 
 static void imap_authenticate(struct labconn *c, char *args, size_t before)
@@ -549,7 +628,7 @@ static void imap_authenticate(struct labconn *c, char *args, size_t before)
     }
     bool ntlm = !strcasecmp(mech, "NTLM") && fam(c) == LF_EXCH2013;
     bool plain = !strcasecmp(mech, "PLAIN");
-    bool xoauth = !strcasecmp(mech, "XOAUTH2") && fam(c) == LF_ONLINE;
+    bool xoauth = !strcasecmp(mech, "XOAUTH2") && (fam(c) == LF_ONLINE || gmail(c));
     if (!ntlm && !plain && !xoauth) {
         imap_done(c, "AUTHENTICATE", mech, "", before, "%s",
                   fam(c) == LF_DOVECOT ? "NO Unsupported authentication mechanism." : "BAD Command Argument Error. 11");
@@ -605,7 +684,11 @@ static bool sasl_plain_login(struct labconn *c, const uint8_t *raw, size_t rawle
     snprintf(user, sizeof user, "%.*s", (int)(pass - authc - 1), authc + 1);
     snprintf(pw, sizeof pw, "%.*s", (int)(end - pass - 1), pass + 1);
     snprintf(c->user, sizeof c->user, "%s", user);
-    if (fam(c) == LF_DOVECOT) {
+    if (gmail(c)) {
+        lr->gm = (int)gmail_login(c, user, pw);
+        lr->ok = lr->gm == GM_OK;
+        lr->extra[0] = '\0';
+    } else if (fam(c) == LF_DOVECOT) {
         lr->ok = check_account(c->lab, user, pw) == ACCT_OK;
         lr->extra[0] = '\0';
     } else {
@@ -639,8 +722,35 @@ static bool sasl_xoauth2_login(struct labconn *c, const uint8_t *raw, size_t raw
 }
 
 /* The final reply of an AUTHENTICATE / AUTH exchange, and its log row. */
+static void gmail_sasl_finish(struct labconn *c, const struct login_result *lr, size_t before)
+{
+    if (lr->ok) {
+        c->state = 1;
+        snprintf(c->user, sizeof c->user, "%s", lab_user(c->lab));
+    }
+    bool app = lr->gm == GM_APP_PASSWORD;
+    if (is_pop(c)) {
+        labconn_send(c, "%s\r\n", lr->ok ? "+OK Welcome." : app ? "-ERR [AUTH] " GM_APP_PW
+                                                                  : "-ERR [AUTH] Invalid credentials (Failure)");
+        return;
+    }
+    if (lr->ok)
+        labconn_send(c, "* CAPABILITY " GM_POST_CAPS "\r\n");
+    if (lr->ok)
+        imap_done(c, "AUTHENTICATE", c->mech, "", before, "OK %s authenticated (Success)", c->user);
+    else
+        imap_done(c, "AUTHENTICATE", c->mech, "", before, "%s",
+                  app ? "NO [ALERT] " GM_APP_PW " (Failure)" : "NO " GM_INVALID);
+}
+
 static void sasl_finish(struct labconn *c, const struct login_result *lr, size_t before)
 {
+    if (gmail(c)) {
+        gmail_sasl_finish(c, lr, before);
+        if (!lr->ok)
+            c->user[0] = '\0';
+        return;
+    }
     const char *fail_imap = fam(c) == LF_DOVECOT ? "NO [AUTHENTICATIONFAILED] Authentication failed."
                                                  : "NO AUTHENTICATE failed.";
     const char *fail_pop = fam(c) == LF_DOVECOT ? "-ERR [AUTH] Authentication failed."
@@ -670,6 +780,11 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
 {
     int step = c->sasl;
     c->sasl = LAB_SASL_NONE;
+    if (step == LAB_SASL_XOAUTH2_ERR) {     /* Google: after the error challenge, the tagged NO */
+        struct login_result lr = { false, GM_INVALID_CREDENTIALS, "", "" };
+        sasl_finish(c, &lr, before);
+        return;
+    }
     if (!strcmp(line, "*")) {
         sasl_cancelled(c, before);
         return;
@@ -688,12 +803,19 @@ static void sasl_step(struct labconn *c, const char *line, size_t before)
         return;
     }
     /* an NTLM authenticate message is never checked: the lab has no domain to ask */
-    struct login_result lr = { false, "ErrMsg=InvalidAuthBlob", "" };
+    struct login_result lr = { false, GM_INVALID_CREDENTIALS, "ErrMsg=InvalidAuthBlob", "" };
     if (decoded && step == LAB_SASL_PLAIN) {
         sasl_plain_login(c, raw, rawlen, &lr);
     } else if (decoded && step == LAB_SASL_XOAUTH2) {
         lr.ok = sasl_xoauth2_login(c, raw, rawlen);
+        lr.gm = lr.ok ? GM_OK : GM_INVALID_CREDENTIALS;
         lr.extra[0] = '\0';
+        if (!lr.ok && gmail(c)) {   /* R-XOAUTH2-001: a 401 challenge first */
+            sasl_free(raw, rawlen);
+            labconn_send(c, "+ " GM_XOAUTH_ERR "\r\n");
+            c->sasl = LAB_SASL_XOAUTH2_ERR;
+            return;
+        }
     }
     if (raw)
         sasl_free(raw, rawlen);
@@ -712,6 +834,11 @@ static void imap_capability(struct labconn *c, const char *cmd, char *args, size
     if (c->state && fam(c) == LF_DOVECOT)
         snprintf(caps, sizeof caps, "%s", DOV_POST_CAPS);
     labconn_send(c, "* CAPABILITY %s\r\n", caps);
+    char id[32];
+    if (gmail(c)) {
+        imap_done(c, cmd, "", "", before, "OK Thats all she wrote! %s", gmail_tag_id(c, id, sizeof id));
+        return;
+    }
     imap_done(c, cmd, "", "", before, "%s", fam(c) == LF_DOVECOT
               ? (c->state ? "OK Capability completed." : "OK Pre-login capabilities listed, post-login capabilities have more.")
               : "OK CAPABILITY completed.");
@@ -720,12 +847,18 @@ static void imap_capability(struct labconn *c, const char *cmd, char *args, size
 static void imap_noop(struct labconn *c, const char *cmd, char *args, size_t before)
 {
     (void)args;
-    imap_done(c, cmd, "", "", before, "OK NOOP completed.");
+    imap_done(c, cmd, "", "", before, gmail(c) ? "OK Success" : "OK NOOP completed.");
 }
 
 static void imap_logout(struct labconn *c, const char *cmd, char *args, size_t before)
 {
     (void)args;
+    if (gmail(c)) {
+        labconn_send(c, "* BYE LOGOUT Requested\r\n");
+        imap_done(c, cmd, "", "", before, "OK 73 good day (Success)");
+        c->close_after_flush = true;
+        return;
+    }
     if (fam(c) == LF_DOVECOT)
         labconn_send(c, "* BYE Logging out\r\n");
     else
@@ -737,6 +870,12 @@ static void imap_logout(struct labconn *c, const char *cmd, char *args, size_t b
 
 static void imap_id(struct labconn *c, const char *cmd, char *args, size_t before)
 {
+    if (gmail(c)) {
+        labconn_send(c, "* ID (\"name\" \"GImap\" \"vendor\" \"Google, Inc.\" \"support-url\" "
+                        "\"https://support.google.com/mail\")\r\n");
+        imap_done(c, cmd, args, "", before, "OK Success");
+        return;
+    }
     if (fam(c) == LF_DOVECOT)
         labconn_send(c, "* ID (\"name\" \"Dovecot\")\r\n");
     else
@@ -885,6 +1024,11 @@ static void pop_reply(struct labconn *c, const char *cmd, const char *params, co
 
 static void pop_capa(struct labconn *c)
 {
+    if (gmail(c)) {
+        labconn_send(c, "+OK Capability list follows\r\nUSER\r\nRESP-CODES\r\nEXPIRE 0\r\nLOGIN-DELAY 300\r\n"
+                        "TOP\r\nUIDL\r\nX-GOOGLE-RICO\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n");
+        return;
+    }
     labconn_send(c, "+OK\r\n");
     bool stls = !c->tls && plain_port(c) && run(c)->ctx;
     if (fam(c) == LF_DOVECOT) {
@@ -917,7 +1061,12 @@ static void pop_pass(struct labconn *c, const char *pass, size_t before)
         pop_reply(c, "pass", "*****", "", before, pop_not_valid(c));
         return;
     }
-    if (fam(c) == LF_DOVECOT) {
+    if (gmail(c)) {
+        enum gm_login r = gmail_login(c, c->user, pass);
+        c->state = r == GM_OK;
+        pop_reply(c, "pass", "*****", "", before, r == GM_OK ? "+OK Welcome." : r == GM_APP_PASSWORD
+                  ? "-ERR [AUTH] " GM_APP_PW : "-ERR [AUTH] Username and password not accepted.");
+    } else if (fam(c) == LF_DOVECOT) {
         bool ok = check_account(c->lab, c->user, pass) == ACCT_OK;
         lab_event(c->lab, "lab: %s login as \"%s\": %s", c->cip, c->user, ok ? "accepted" : "refused");
         c->state = ok;
@@ -947,7 +1096,7 @@ static void pop_auth(struct labconn *c, char *args, size_t before)
     bool has_ir = astring(rest, ir, sizeof ir) != NULL;
     bool ntlm = !strcasecmp(mech, "NTLM") && fam(c) == LF_EXCH2013;
     bool plain = !strcasecmp(mech, "PLAIN");
-    bool xoauth = !strcasecmp(mech, "XOAUTH2") && fam(c) == LF_ONLINE;
+    bool xoauth = !strcasecmp(mech, "XOAUTH2") && (fam(c) == LF_ONLINE || gmail(c));
     if (c->state) {
         pop_reply(c, "auth", mech, "", before, pop_not_valid(c));
         return;
@@ -1037,7 +1186,7 @@ static void pop_line(struct labconn *c, char *line, size_t before)
         pop_capa(c);
         log_row(c, "capa", "", "+OK", "", c->sent_total - before);
     } else if (!strcasecmp(cmd, "QUIT")) {
-        const char *t = fam(c) == LF_DOVECOT ? "+OK Logging out." :
+        const char *t = gmail(c) ? "+OK Farewell." : fam(c) == LF_DOVECOT ? "+OK Logging out." :
                         fam(c) == LF_ONLINE ? "+OK Microsoft Exchange Server POP3 server signing off."
                                             : "+OK Microsoft Exchange Server 2013 POP3 server signing off.";
         pop_reply(c, "quit", "", "", before, t);
@@ -1058,7 +1207,7 @@ static void pop_line(struct labconn *c, char *line, size_t before)
                       ? "-ERR [AUTH] " PLAIN_DISALLOWED : "-ERR Command is not valid in this state.");
         else {
             snprintf(c->user, sizeof c->user, "%s", args);
-            pop_reply(c, "user", args, "", before, "+OK");
+            pop_reply(c, "user", args, "", before, gmail(c) ? "+OK send PASS" : "+OK");
         }
     } else if (!strcasecmp(cmd, "PASS")) {
         pop_pass(c, args, before);

@@ -69,6 +69,8 @@ int labscen_setup_settings(struct lab *lab)
     lab->family = LF_EXCH2013;
     lab->dov_disable_plain_conf = lab->dov_disable_plain_run = false;
     lab->dov_bad_setting[0] = '\0';
+    lab->schannel = false;
+    lab->napp = 0;
     for (int i = 0; i < lab->ncerts; i++)
         lab->certs[i].services = lab->certs[i].services0;
     if (!strcmp(id, "exchange-cert-plaintextlogin")) {
@@ -87,6 +89,14 @@ int labscen_setup_settings(struct lab *lab)
         lab->family = LF_ONLINE;
         online_blob(lab);
         settings(lab, "outlook.office365.com", LT_SECURELOGIN);
+    } else if (!strcmp(id, "exchange-tls-legacy")) {
+        settings(lab, FQDN, LT_PLAINTEXTLOGIN);
+        lab->schannel = true;
+        labreg_setup(lab);
+        lab->tls_boot = labreg_schannel_versions(lab);
+    } else if (!strcmp(id, "gmail-app-password")) {
+        lab->family = LF_GMAIL;
+        settings(lab, "imap.gmail.com", LT_SECURELOGIN);
     } else if (!strcmp(id, "dovecot-cleartext-disallowed")) {
         lab->family = LF_DOVECOT;
         settings(lab, "mail.example.net", LT_SECURELOGIN);
@@ -106,7 +116,8 @@ static int setup_certs(struct lab *lab, char *err, size_t errlen)
         return add_cert(lab, own_names, LABCERT_VALID, false, LAB_SVC_SMTP, true, err, errlen) < 0 ||
                add_cert(lab, public_names, LABCERT_VALID, true, ip | LAB_SVC_IIS, false, err, errlen) < 0
                    ? -1 : 0;
-    if (!strcmp(id, "exchange-securelogin") || !strcmp(id, "exchange-imap-disabled"))
+    if (!strcmp(id, "exchange-securelogin") || !strcmp(id, "exchange-imap-disabled") ||
+        !strcmp(id, "exchange-tls-legacy"))
         return add_cert(lab, own_names, LABCERT_VALID, false, ip | LAB_SVC_IIS | LAB_SVC_SMTP, true,
                         err, errlen);
     if (!strcmp(id, "expired-certificate"))
@@ -120,6 +131,10 @@ static int setup_certs(struct lab *lab, char *err, size_t errlen)
     }
     if (!strcmp(id, "exchange-online-basic-off")) {
         static const char *const names[] = { "outlook.office365.com", "*.office365.com", NULL };
+        return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
+    }
+    if (!strcmp(id, "gmail-app-password")) {
+        static const char *const names[] = { "imap.gmail.com", "pop.gmail.com", NULL };
         return add_cert(lab, names, LABCERT_VALID, true, ip, true, err, errlen);
     }
     static const char *const names[] = { "mail.example.net", NULL };
@@ -137,8 +152,7 @@ int labscen_setup(struct lab *lab, char *err, size_t errlen)
 
 const char *lab_user(const struct lab *lab)
 {
-    (void)lab;
-    return "alice";
+    return lab->family == LF_GMAIL ? "alice@gmail.com" : "alice";
 }
 
 const char *lab_password(const struct lab *lab)
@@ -151,6 +165,7 @@ const char *lab_server_fqdn(const struct lab *lab)
     switch (lab->family) {
     case LF_ONLINE: return lab->online_fqdn;
     case LF_DOVECOT: return "mail.example.net";
+    case LF_GMAIL: return "imap.gmail.com";
     default: return FQDN;
     }
 }

@@ -221,6 +221,13 @@ static int bind(struct out *o, const char *cmdlet, char **words, int n, const ch
                     canon = allowed[k];
             if (!canon)
                 return no_param(o, cmdlet, w + 1);
+            if (!strcmp(canon, "Force") && !colon) {    /* a switch: it takes no value */
+                if (p->n < 12) {
+                    p->names[p->n] = canon;
+                    p->values[p->n++] = "True";
+                }
+                continue;
+            }
             const char *val = colon ? colon + 1 : (i + 1 < n ? words[++i] : NULL);
             if (!val || (!colon && val[0] == '-' && isalpha((unsigned char)val[1])))
                 return missing_arg(o, cmdlet, canon);
@@ -430,8 +437,9 @@ static int set_settings(struct lab *lab, struct out *o, const char *cmdlet, enum
     const char *name = p == LP_IMAP ? "IMAP4" : "POP3";
     say(o, "WARNING: Changes to %s settings will only take effect after all Microsoft Exchange %s services are "
            "restarted on server EX01.", name, name);
-    lab_event(lab, "lab: %s settings stored (X509CertificateName %s, LoginType %s); they apply when "
-              "MSExchange%s and MSExchange%sBE restart", name, lab->ad[p].x509, login_name(l),
+    lab_event(lab, "lab: %s settings stored (X509CertificateName %s, LoginType %s, ProtocolLogEnabled %s); "
+              "they apply when MSExchange%s and MSExchange%sBE restart", name, lab->ad[p].x509, login_name(l),
+              log_on ? "True" : "False",
               p == LP_IMAP ? "IMAP4" : "POP3", p == LP_IMAP ? "IMAP4" : "POP3");
     return 0;
 }
@@ -669,6 +677,9 @@ static int exch_stage(struct lab *lab, struct out *o, char **sw[], int sn[], int
     const char *c = w[0];
     char join[LABSHELL_LINE_MAX];
     struct params ps;
+    int rc;
+    if (labreg_stage(lab, o->fn, o->arg, sw, sn, ns, &rc))
+        return rc;
     static const char *const get_settings_p[] = { "Server", NULL };
     static const char *const set_settings_p[] = { "Server", "X509CertificateName", "LoginType",
                                                   "ProtocolLogEnabled", NULL };
@@ -823,6 +834,7 @@ const char *lab_prompt(const struct lab *lab)
     switch (lab->family) {
     case LF_DOVECOT: return "root@mail:~#";
     case LF_ONLINE: return "PS C:\\>";
+    case LF_GMAIL: return "[Google Account] alice@gmail.com>";
     default: return "[PS] EX01>";
     }
 }
@@ -830,6 +842,10 @@ const char *lab_prompt(const struct lab *lab)
 void lab_shell_help(const struct lab *lab, lab_out_fn fn, void *arg)
 {
     struct out o = { fn, arg };
+    if (lab->family == LF_GMAIL) {
+        labgoogle_help(fn, arg);
+        return;
+    }
     if (lab->family == LF_DOVECOT) {
         say(&o, "Commands this shell understands:");
         say(&o, "  doveconf -n [disable_plaintext_auth]     show the configuration");
@@ -853,6 +869,12 @@ void lab_shell_help(const struct lab *lab, lab_out_fn fn, void *arg)
     say(&o, "  Enable-ExchangeCertificate -Thumbprint T -Services IMAP,POP");
     say(&o, "  Import-Certificate -FilePath FILE -CertStoreLocation Cert:\\LocalMachine\\CA");
     say(&o, "  Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE   (POP: MSExchangePOP3, MSExchangePOP3BE)");
+    if (lab->schannel) {
+        say(&o, "  New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server' -Force");
+        say(&o, "  New-ItemProperty -Path 'HKLM:\\...\\TLS 1.2\\Server' -Name Enabled -Value 1 -PropertyType DWord -Force");
+        say(&o, "  Set-ItemProperty / Remove-ItemProperty / Get-ItemProperty / Get-Item 'HKLM:\\...'");
+        say(&o, "  Restart-Computer [-Force]     SChannel reads its protocol switches only at boot");
+    }
     say(&o, "  help, exit");
     say(&o, "As on the real server, a Set- takes effect only once the services restart.");
 }
@@ -883,8 +905,9 @@ static int run_statement(struct lab *lab, struct out *o, char *stmt)
 {
     char *stages[4];
     /* bash has no PowerShell pipeline here; a '>>' must stay in the word list */
-    int ns = lab->family == LF_DOVECOT ? 1 : split_top(stmt, '|', stages, 4);
-    if (lab->family == LF_DOVECOT)
+    bool one_stage = lab->family == LF_DOVECOT || lab->family == LF_GMAIL;
+    int ns = one_stage ? 1 : split_top(stmt, '|', stages, 4);
+    if (one_stage)
         stages[0] = stmt;
     if (ns < 0) {
         say(o, "lab: at most 4 pipeline stages");
@@ -919,6 +942,8 @@ static int run_statement(struct lab *lab, struct out *o, char *stmt)
         return 1;
     if (lab->family == LF_DOVECOT)
         return dovecot_stage(lab, o, sw[0], sn[0]);
+    if (lab->family == LF_GMAIL)
+        return labgoogle_exec(lab, o->fn, o->arg, sw[0], sn[0]);
     if (lab->family == LF_ONLINE && strcasecmp(sw[0][0], "Get-CASMailbox") && strcasecmp(sw[0][0], "Set-CASMailbox"))
         return not_recognized(o, sw[0][0]);
     return exch_stage(lab, o, sw, sn, ns);

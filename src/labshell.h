@@ -1,8 +1,10 @@
 /* labshell — the lab's simulated management shell: a small Exchange
  * Management Shell ("[PS] EX01>": Get-/Set-ImapSettings, Get-/Set-PopSettings,
  * Get-/Set-CASMailbox, Get-/Enable-ExchangeCertificate, Import-Certificate,
- * Restart-Service, Format-List/Format-Table) and, for Dovecot, a root shell
- * ("root@mail:~#": doveconf, an echo >> into the configuration, reload).
+ * Restart-Service, Format-List/Format-Table; the registry cmdlets and
+ * Restart-Computer are in labreg.c), for Dovecot a root shell
+ * ("root@mail:~#": doveconf, an echo >> into the configuration, reload), and
+ * for Gmail the Google Account stand-in (labgoogle.c).
  * Contract: one input line at a time, at most LABSHELL_LINE_MAX bytes; output
  * as PowerShell (or bash) would print it, line by line, sanitised; a Set-
  * changes the stored settings, which the services take up only when they are

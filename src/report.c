@@ -529,7 +529,7 @@ static void text_step(FILE *out, const struct transcript *t, const struct step_v
 {
     const struct tr_event *end = step_end(t, sv);
     fprintf(out, "  %-11s %-4s %8.1f ms", session_op_name(sv->op, t->proto),
-            !end ? "..." : end->ok ? "ok" : "FAIL", end ? (double)end->elapsed_us / 1000.0 : 0.0);
+            !end ? "..." : end->ok ? "ok" : end->fail ? "FAIL" : "stop", end ? (double)end->elapsed_us / 1000.0 : 0.0);
     if (end && end->message) {
         fputs("  ", out);
         put_clean(out, end->message, strlen(end->message), 600);

@@ -37,6 +37,7 @@ static void point_evidence(struct walk *w)
     diag_evidence_init(e);
     e->pop3 = w->names.pop3;
     e->port = w->names.port;
+    e->backend_port = w->names.backend_port;
     e->host = w->names.host;
     e->user = w->names.user;
     e->url = w->names.url;

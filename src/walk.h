@@ -31,6 +31,7 @@ enum walk_status { WALK_RUNNING, WALK_RESOLVED, WALK_UNRESOLVED, WALK_STOPPED };
 struct walk_names {
     bool pop3;
     unsigned port;
+    unsigned backend_port;          /* --backend-port; 0: 1993 / 1995 */
     char host[256], user[256], url[512], server_fqdn[256], server_short[64], cert_cn[256];
 };
 

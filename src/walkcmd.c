@@ -365,6 +365,7 @@ static int batch_main(struct batch *b, const char *id, const struct walkcmd_opts
     diag_text(b->out, &r, &st.e);
     struct walk_names names;
     walk_names_from(&names, &st.e);
+    names.backend_port = wo->backend_port;
     if (!pb)
         pb = walk_pick(&set, NULL, &r, &st.e, &rule, err, sizeof err);
     if (pb && rule)

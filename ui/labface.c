@@ -71,7 +71,8 @@ int labface_start(struct console *c, const char *scenario, const char *address, 
     c->lab = lab_start(c->loop, &cfg, err, errlen);
     if (!c->lab)
         return -1;
-    lab_url(c->lab, LAB_IMAP, c->lab_url, sizeof c->lab_url);
+    /* Gmail has no plain-text port: its IMAPS */
+    lab_url(c->lab, lab_port(c->lab, LAB_IMAP) ? LAB_IMAP : LAB_IMAPS, c->lab_url, sizeof c->lab_url);
     /* The clear-text scenarios show their fault only without TLS: unless the
      * operator chose a TLS mode, the console starts the way that client does. */
     const char *id = lab_scenario_id(c->lab);
@@ -152,6 +153,12 @@ static void ps_line(void *arg, const char *line)
     char buf[1100];
     if (!*line)
         return;
+    if (lab_shell_line_is_secret(c->lab, line)) {
+        /* a credential: on the status line only, never in the transcript */
+        note(c, "      ***** (the app password: on the status line, not kept in the transcript)");
+        console_message(c, "the new app password (shown once, not kept): %s", line + strspn(line, " "));
+        return;
+    }
     snprintf(buf, sizeof buf, "  %s", line);
     note(c, buf);
 }

@@ -85,6 +85,7 @@ void walkui_start(struct console *c, const char *id)
     snprintf(rule_id, sizeof rule_id, "%s", rule ? rule : "");   /* rs is freed below */
     struct walk_names names;
     walk_names_from(&names, &st.e);
+    names.backend_port = k->backend_port;
     diag_result_free(&r);
     ruleset_free(&rs);
     c->ip.tab = TAB_WALKTHROUGH;

@@ -105,18 +105,38 @@ run_floor() {
     report_run "$t0" "$t1"
 }
 
+# faster OLD NEW -> the faster of two "seconds peak_kib cpu_seconds" runs
+# (OLD may be empty). On a shared machine other processes only ever add time,
+# so a side's fastest run is the closest to what the client itself costs.
+faster() {
+    if [[ -z $1 ]] || awk -v a="${2%% *}" -v b="${1%% *}" 'BEGIN { exit !(a < b) }'; then
+        printf '%s\n' "$2"
+    else
+        printf '%s\n' "$1"
+    fi
+}
+REPEAT=${BENCH_BULK_REPEAT:-3}
+[[ -n ${BENCH_QUICK:-} ]] && REPEAT=1
+
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 mbs() { awk -v s="$1" -v b="$BYTES" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 
-printf '\n## Huge replies (%s MiB each; throughput mailscope / floor, target >= 0.9; peak RSS target < 32 MiB)\n\n' \
-    $((BYTES / 1048576))
+printf '\n## Huge replies (%s MiB each, best of %s runs; throughput mailscope / floor, target >= 0.9; peak RSS target < 32 MiB)\n\n' \
+    $((BYTES / 1048576)) "$REPEAT"
 table_row "reply" "floor MB/s" "mailscope MB/s" "throughput ratio (ms / floor)" "CPU ratio (ms / floor)" \
     "mailscope peak RSS MiB" "floor peak RSS MiB"
 table_rule 7
 for proto in imap pop3; do
     for tls in plain tls; do
-        read -r ft fk fc < <(run_floor "$proto" "$tls")
-        read -r mt mk mc < <(run_mailscope "$proto" "$tls")
+        fbest="" mbest=""
+        for ((i = 0; i < REPEAT; i++)); do   # interleaved: both see the same load
+            run=$(run_floor "$proto" "$tls")
+            fbest=$(faster "$fbest" "$run")
+            run=$(run_mailscope "$proto" "$tls")
+            mbest=$(faster "$mbest" "$run")
+        done
+        read -r ft fk fc <<<"$fbest"
+        read -r mt mk mc <<<"$mbest"
         what="IMAP FETCH literal"
         [[ $proto == pop3 ]] && what="POP3 RETR body"
         floor="cat"
@@ -129,6 +149,7 @@ cat <<'EOF'
 
 floor: plain, cat reading the socket; TLS, openssl s_client -quiet; both to
 /dev/null. throughput ratio: mailscope's bytes per wall second over the
-floor's (the server shares the machine, so this is noisy); CPU ratio: the
+floor's, each side's fastest of BENCH_BULK_REPEAT runs (the server shares the
+machine, so single runs are noisy); CPU ratio: the
 client's user + system CPU time, mailscope's over the floor's (steadier).
 EOF

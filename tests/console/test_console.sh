@@ -500,6 +500,38 @@ lab_founding_case_fixed_with_ps() {
     grep -qF "OK AUTHENTICATE completed." "$work/lab-retest.txt" || fail "the saved re-test lacks the login"
 }
 
+# Gmail in the console's lab: the refusal, an app password made with /ps in
+# the Google Account stand-in, then a login with it.
+lab_gmail_app_password_in_the_console() {
+    cols=230 start --lab gmail-app-password --lab-address "${MS_LAB_NET:-127.77}.2.31"
+    wait_for "Gimap ready for requests from" || return
+    step_until "Application-specific password required" || return
+    line "/ps app-password create console"
+    wait_for "Your app password for console" || return
+    local apw
+    wait_for "the new app password (shown once, not kept): " || return
+    apw=$(screen | sed -n 's/.*the new app password (shown once, not kept): \([a-z ]*\).*/\1/p' | tr -d ' ')
+    [[ ${#apw} == 16 ]] || { fail "no app password on the status line: '$apw'"; return; }
+    wait_for "***** (the app password" || return
+    line "/connect"
+    wait_for "=== new connection ===" || return
+    local i
+    for ((i = 0; i < 50; i++)); do   # the second greeting, not the first one still on the screen
+        (($(screen | grep -c "Gimap ready for requests from") >= 2)) && break
+        sleep 0.1
+    done
+    # the console keeps the lab's account password for /login: the new one goes in a typed LOGIN
+    line "LOGIN alice@gmail.com $apw"
+    wait_for "LOGIN alice@gmail.com *****" || return
+    wait_for "OK alice@gmail.com authenticated (Success)" || return
+    absent "$apw"
+    line "/save $work/gmail.txt"
+    wait_for "saved the session to" || return
+    grep -qF "$(printf '%.4s %.4s' "$apw" "${apw:4}")" "$work/gmail.txt" && fail "the app password is in the transcript"
+    grep -qF "$apw" "$work/gmail.txt" && fail "the app password is in the transcript"
+    return 0
+}
+
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
@@ -509,7 +541,8 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          compare_in_the_console sni_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
-         walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case; do
+         walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case \
+         lab_gmail_app_password_in_the_console; do
     run "$t"
 done
 echo "console: $passed passed, $failed failed"

@@ -13,7 +13,7 @@
 #include "fuzz_common.h"
 #include "lab_int.h"
 
-static struct lab *the_labs[8];
+static struct lab *the_labs[12];
 static size_t nscen;
 
 static struct lab *make(size_t i)
@@ -45,10 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    if (!the_labs[0])
-        for (size_t i = 0; i < 7; i++)
+    if (!the_labs[0]) {
+        lab_scenarios(&nscen);
+        for (size_t i = 0; i < nscen && i < 12; i++)
             the_labs[i] = make(i);
-    struct lab *lab = the_labs[data[0] % (nscen < 7 ? nscen : 7)];
+    }
+    struct lab *lab = the_labs[data[0] % (nscen < 12 ? nscen : 12)];
     /* a fresh state each run: the settings as the scenario starts them */
     FUZZ_CHECK(labscen_setup_settings(lab) == 0);
     for (int s = 0; s < LS_NSVC; s++) {

@@ -58,7 +58,8 @@ static unsigned banner_port(const char *out, const char *what)
     return (unsigned)strtoul(p, NULL, 10);
 }
 
-static void lab_start_args(struct labproc *l, const char *scenario, int n, const char *extra)
+static void lab_start_args2(struct labproc *l, const char *scenario, int n, const char *extra,
+                            const char *extra2)
 {
     memset(l, 0, sizeof *l);
     snprintf(l->addr, sizeof l->addr, "%s.1.%d", lab_net(), n);
@@ -76,7 +77,7 @@ static void lab_start_args(struct labproc *l, const char *scenario, int n, const
         dup2(fd, 2);
         close(p[1]);
         execl(env("MS_BIN"), "mailscope", "lab", scenario, "--address", l->addr, "--dir", l->dir,
-              extra, (char *)NULL);
+              extra, extra2, (char *)NULL);
         _exit(127);
     }
     close(p[0]);
@@ -90,8 +91,13 @@ static void lab_start_args(struct labproc *l, const char *scenario, int n, const
     l->pop3s = banner_port(out, "  POP3S, implicit TLS");
     l->imap_be = banner_port(out, "  IMAP backend");
     l->pop3_be = banner_port(out, "  POP3 backend");
-    cr_assert(l->imap && l->pop3, "no ports in the banner:\n%s", out);
+    cr_assert((l->imap || l->imaps) && (l->pop3 || l->pop3s), "no ports in the banner:\n%s", out);
     free(out);
+}
+
+static void lab_start_args(struct labproc *l, const char *scenario, int n, const char *extra)
+{
+    lab_start_args2(l, scenario, n, extra, NULL);
 }
 
 static void lab_start_at(struct labproc *l, const char *scenario, int n)
@@ -610,7 +616,7 @@ Test(lab, list_names_every_scenario)
     cr_expect_eq(run_lab_cmd((const char *[]){ "--list", NULL }, out, sizeof out), 0);
     static const char *const ids[] = { "exchange-cert-plaintextlogin", "exchange-securelogin",
         "exchange-imap-disabled", "exchange-online-basic-off", "expired-certificate",
-        "missing-intermediate", "dovecot-cleartext-disallowed" };
+        "missing-intermediate", "dovecot-cleartext-disallowed", "exchange-tls-legacy", "gmail-app-password" };
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         cr_expect(strstr(out, ids[i]), "%s missing from:\n%s", ids[i], out);
     cr_expect(strncmp(out, "exchange-cert-plaintextlogin", 28) == 0, "the founding scenario comes first");
@@ -798,6 +804,174 @@ Test(lab, its_protocol_log_makes_the_diagnosis_certain)
     cr_expect_str_eq(confidence_of(j, "R-EXCH-001"), "certain");
     json_decref(j);
     run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
+
+static bool has_diag(json_t *j, const char *id)
+{
+    json_t *a = json_object_get(j, "diagnoses"), *d;
+    size_t i;
+    json_array_foreach(a, i, d)
+        if (!strcmp(str(d, "id"), id))
+            return true;
+    return false;
+}
+
+static const char *tls_version_of(json_t *j)
+{
+    return str(json_object_get(j, "tls"), "version");
+}
+
+#define TLS12_KEY "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server'"
+
+Test(lab, tls_legacy_exchange_until_tls_1_2_is_on_and_the_computer_restarts)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_at(&l, "exchange-tls-legacy", 28);
+    /* implicit TLS: the handshake fails, nothing else is known */
+    json_t *j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
+    cr_expect_str_eq(str(j, "failure_class"), "tls");
+    cr_expect_str_eq(first_diag(j), "R-CERT-006", "the generic rule leads while the family is unknown");
+    cr_expect_str_eq(tls_version_of(j), "TLSv1", "the server chose TLS 1.0");
+    json_decref(j);
+    run_result_free(&r);
+    /* after STARTTLS on 143 the greeting names Exchange: the Exchange rule comes first */
+    j = probe(&l, "imap", l.imap, NULL, NULL, &r);
+    cr_expect_str_eq(str(j, "server_family"), "exchange");
+    cr_expect_str_eq(first_diag(j), "R-EXCH-020");
+    cr_expect(has_diag(j, "R-CERT-006"));
+    json_decref(j);
+    run_result_free(&r);
+    /* what --tls-versions sees: TLS 1.0 only */
+    j = probe(&l, "pop3s", l.pop3s, NULL, (const char *[]){ "--tls-versions", NULL }, &r);
+    char *acc = json_dumps(json_object_get(j, "accepted"), JSON_COMPACT);
+    cr_expect_str_eq(acc, "[\"TLSv1\"]");
+    free(acc);
+    json_decref(j);
+    run_result_free(&r);
+    /* the registry values alone do nothing until the reboot */
+    shell(&l, "New-Item " TLS12_KEY " -Force", "created (empty)");
+    shell(&l, "New-ItemProperty -Path " TLS12_KEY " -Name Enabled -Value 1 -PropertyType DWord -Force",
+          "Enabled = 1 (DWORD)");
+    shell(&l, "New-ItemProperty -Path " TLS12_KEY " -Name DisabledByDefault -Value 0 -PropertyType DWord -Force",
+          "DisabledByDefault = 0 (DWORD)");
+    j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
+    cr_expect_str_eq(str(j, "failure_class"), "tls", "SChannel reads the switches at boot");
+    json_decref(j);
+    run_result_free(&r);
+    shell(&l, "Restart-Computer", "SChannel now offers TLS 1.0, TLS 1.2 to IMAP and POP clients");
+    j = probe(&l, "imaps", l.imaps, NULL, NULL, &r);
+    assert_exit(&r, 0);
+    cr_expect_str_eq(tls_version_of(j), "TLSv1.2");
+    json_decref(j);
+    run_result_free(&r);
+    j = probe(&l, "pop3", l.pop3, NULL, NULL, &r);
+    assert_exit(&r, 0);
+    cr_expect_str_eq(tls_version_of(j), "TLSv1.2");
+    json_decref(j);
+    run_result_free(&r);
+    j = probe(&l, "imaps", l.imaps, NULL, (const char *[]){ "--tls-versions", NULL }, &r);
+    acc = json_dumps(json_object_get(j, "accepted"), JSON_COMPACT);
+    cr_expect_str_eq(acc, "[\"TLSv1\",\"TLSv1.2\"]");
+    free(acc);
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
+
+Test(lab, gmail_wants_an_app_password_and_takes_it_once_created)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_args2(&l, "gmail-app-password", 29, "--app-password", "wxyz abcd efgh ijkl");
+    cr_expect_eq(l.imap, 0, "Gmail has no plain-text IMAP port");
+    cr_expect_eq(l.pop3, 0);
+    char *banner = lab_output(&l);
+    cr_expect(strstr(banner, "[Google Account] alice@gmail.com>"), "%s", banner);
+    free(banner);
+    json_t *j = probe(&l, "imaps", l.imaps, "alice@gmail.com", NULL, &r);
+    assert_login(j, false, "NO");
+    cr_expect_str_eq(str(j, "server_family"), "gmail");
+    cr_expect_str_eq(first_diag(j), "R-GMAIL-001");
+    cr_expect(strstr(str(j, "greeting"), "* OK Gimap ready for requests from "), "%s", str(j, "greeting"));
+    json_decref(j);
+    run_result_free(&r);
+    j = probe(&l, "pop3s", l.pop3s, "alice@gmail.com", NULL, &r);
+    assert_login(j, false, NULL);
+    cr_expect_str_eq(first_diag(j), "R-GMAIL-001");
+    json_decref(j);
+    run_result_free(&r);
+    char url[160], ca[200];
+    snprintf(ca, sizeof ca, "%s/lab-ca.pem", l.dir);
+    snprintf(url, sizeof url, "imaps://alice@gmail.com@%s:%u", l.addr, l.imaps);
+    const char *const app_env[] = { "APW=wxyzabcdefghijkl", NULL };
+    /* not before it exists: Google's "Invalid credentials" */
+    run_mailscope_env(&r, (const char *[]){ url, "--cafile", ca, "--password-env", "APW", "--json", NULL }, app_env);
+    j = run_json(&r);
+    cr_expect_str_eq(first_diag(j), "R-GMAIL-003");
+    json_decref(j);
+    run_result_free(&r);
+    shell(&l, "https://myaccount.google.com/apppasswords", "You don't have any app passwords.");
+    shell(&l, "app-password create mailscope", "    wxyz abcd efgh ijkl");
+    run_mailscope_env(&r, (const char *[]){ url, "--cafile", ca, "--password-env", "APW", "--json", NULL }, app_env);
+    assert_exit(&r, 0);
+    run_result_free(&r);
+    snprintf(url, sizeof url, "pop3s://alice@gmail.com@%s:%u", l.addr, l.pop3s);
+    run_mailscope_env(&r, (const char *[]){ url, "--cafile", ca, "--password-env", "APW", "--json", NULL }, app_env);
+    assert_exit(&r, 0);
+    run_result_free(&r);
+    /* XOAUTH2: the lab's token works; a wrong one gets Google's 401 challenge first */
+    snprintf(url, sizeof url, "imaps://alice@gmail.com@%s:%u", l.addr, l.imaps);
+    run_mailscope_env(&r, (const char *[]){ url, "--cafile", ca, "--auth=xoauth2", "--password-env", "T", "--json",
+                                            NULL }, (const char *const[]){ "T=lab-oauth-token", NULL });
+    assert_exit(&r, 0);
+    run_result_free(&r);
+    run_mailscope_env(&r, (const char *[]){ url, "--cafile", ca, "--auth=xoauth2", "--password-env", "T", "--json",
+                                            NULL }, (const char *const[]){ "T=expired", NULL });
+    j = run_json(&r);
+    cr_expect(has_diag(j, "R-XOAUTH2-001"), "no R-XOAUTH2-001 after Google's 401 challenge");
+    json_decref(j);
+    run_result_free(&r);
+    cr_expect_eq(lab_end(&l), 0);
+    cleanup(&l);
+}
+
+/* The founding playbook's log step, as it words it: the protocol log is
+ * written only while ProtocolLogEnabled is on, from the services' restart. */
+Test(lab, protocol_log_follows_protocollogenabled)
+{
+    struct labproc l;
+    struct run_result r;
+    lab_start_at(&l, "exchange-cert-plaintextlogin", 30);
+    shell(&l, "Set-ImapSettings -Server EX01 -ProtocolLogEnabled $false", "ProtocolLogEnabled False");
+    shell(&l, "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE", "MSExchangeIMAP4BE restarted");
+    json_t *j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    assert_login(j, false, "NO");
+    json_decref(j);
+    run_result_free(&r);
+    char *log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "login,alice") == NULL, "logged while off:\n%s", log);
+    free(log);
+    /* exchange-proxy-cert/log, filled in */
+    shell(&l, "Set-ImapSettings -Server EX01 -ProtocolLogEnabled $true", "ProtocolLogEnabled True");
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    json_decref(j);
+    run_result_free(&r);
+    log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "login,alice") == NULL, "the setting counts only after the restart:\n%s", log);
+    free(log);
+    shell(&l, "Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE", NULL);
+    /* the same restart event as before: wait for a line only the shell's next command prints */
+    shell(&l, "Get-ImapSettings | Format-List ProtocolLogEnabled", "ProtocolLogEnabled : True");
+    j = probe(&l, "imap", l.imap, NULL, (const char *[]){ "--auth=login", NULL }, &r);
+    json_decref(j);
+    run_result_free(&r);
+    log = log_text(&l, "Imap4", "IMAP4");
+    cr_expect(strstr(log, "ErrMsg=ProxyNotAuthenticated") != NULL, "%s", log);
+    free(log);
     cr_expect_eq(lab_end(&l), 0);
     cleanup(&l);
 }

@@ -431,6 +431,33 @@ Test(scripted, exchange_name_discovered_before_login)
     run_result_free(&r);
 }
 
+/* The discovery's cancelled login is mailscope's own doing: the ticket's
+ * timings call it stopped, and only the real login FAILED. */
+Test(scripted, ntlm_discovery_is_stopped_not_failed_in_the_record)
+{
+    struct scripted sc;
+    start(&sc, "exchange-discover-login.scn", "imap");
+    char rec[300];
+    snprintf(rec, sizeof rec, "%s.txt", sc.log);
+    struct run_result r;
+    run_mailscope(&r, (const char *[]){ sc.url, "--tls=none", "--auth=login",
+                                        "--allow-plaintext-login", "--password-env", "PW",
+                                        "--record", rec, NULL });
+    size_t len, tlen;
+    free(finish(&sc, &len));
+    assert_exit(&r, 2);
+    cr_assert(strstr(r.out, "stop") && strstr(r.out, "FAIL"), "probe's steps: %s", r.out);
+    char *txt = slurp(rec, &tlen);
+    unlink(rec);
+    cr_assert(contains(txt, tlen, "login: stopped after"), "the discovery in the timeline:\n%s", txt);
+    const char *timings = strstr(txt, "Timings");
+    cr_assert_not_null(timings);
+    cr_assert(strstr(timings, "stopped") && strstr(timings, "FAILED"), "timings:\n%s", timings);
+    cr_assert(strstr(strstr(timings, "stopped"), "FAILED"), "the discovery first, then the failed login");
+    free(txt);
+    run_result_free(&r);
+}
+
 Test(scripted, no_discover_skips_the_ntlm_round_trip)
 {
     struct scripted sc;

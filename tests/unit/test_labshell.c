@@ -232,3 +232,172 @@ Test(lab_address, only_loopback)
     cr_expect(strstr(err, "not a loopback address"), "%s", err);
     loop_free(l);
 }
+
+/* ---- exchange-tls-legacy: the registry cmdlets and Restart-Computer ------- */
+
+#define TLS12 "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server'"
+
+static void tls(void) { start("exchange-tls-legacy"); }
+
+TestSuite(labreg, .init = tls, .fini = stop);
+
+Test(labreg, starts_with_tls_1_0_only_and_reads_the_key_back)
+{
+    cr_expect_eq(lab->tls_boot, LABCERT_TLS10);
+    cr_expect_eq(run("Get-ItemProperty -Path " TLS12), 0);
+    cr_expect(strstr(out, "Enabled           : 0") && strstr(out, "DisabledByDefault : 1"), "%s", out);
+    cr_expect(strstr(out, "PSChildName       : Server"), "%s", out);
+    cr_expect_eq(run("Get-Item " TLS12), 0);
+    cr_expect(strstr(out, "Hive: HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders"
+                          "\\SCHANNEL\\Protocols\\TLS 1.2"), "%s", out);
+    cr_expect_eq(run("Get-ItemProperty 'HKLM:\\SOFTWARE\\Nowhere'"), -1);
+    cr_expect(strstr(out, "Cannot find path 'HKLM:\\SOFTWARE\\Nowhere' because it does not exist."), "%s", out);
+}
+
+Test(labreg, the_fix_counts_only_after_the_restart)
+{
+    cr_expect_eq(run("New-Item " TLS12 " -Force"), 0, "%s", out);
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " -Name Enabled -Value 1 -PropertyType DWord -Force"), 0, "%s", out);
+    cr_expect(strstr(out, "Enabled      : 1"), "%s", out);
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " -Name DisabledByDefault -Value 0 -PropertyType DWord -Force"),
+                 0, "%s", out);
+    cr_expect_eq(labreg_schannel_versions(lab), LABCERT_TLS10 | LABCERT_TLS12);
+    cr_expect_eq(lab->tls_boot, LABCERT_TLS10, "SChannel reads the registry at boot only");
+    unsigned starts = lab->run[LS_IMAP4].starts;
+    cr_expect_eq(run("Restart-Service MSExchangeIMAP4"), 0);
+    cr_expect_eq(lab->tls_boot, LABCERT_TLS10, "a service restart is no reboot");
+    cr_expect_eq(run("Restart-Computer -Force"), 0, "%s", out);
+    cr_expect_eq(lab->tls_boot, LABCERT_TLS10 | LABCERT_TLS12);
+    cr_expect_gt(lab->run[LS_IMAP4].starts, starts + 1, "every service restarts with the computer");
+    cr_expect_gt(lab->run[LS_POP3BE].starts, 1);
+}
+
+Test(labreg, the_pipeline_form_and_new_item_force_wiping_the_key)
+{
+    /* PowerShell's New-Item -Force deletes an existing key: the second line wipes Enabled */
+    cr_expect_eq(run("New-Item " TLS12 " -Force | New-ItemProperty -Name Enabled -Value 1 -PropertyType DWord -Force"),
+                 0, "%s", out);
+    cr_expect(strstr(out, "Enabled      : 1") && strstr(out, "PSPath"), "%s", out);
+    cr_expect_eq(run("New-Item " TLS12 " -Force | New-ItemProperty -Name DisabledByDefault -Value 0 -PropertyType DWord -Force"),
+                 0, "%s", out);
+    cr_expect_eq(run("Get-ItemProperty " TLS12), 0);
+    cr_expect(!strstr(out, "Enabled  ") && strstr(out, "DisabledByDefault : 0"), "%s", out);
+    /* without an Enabled value TLS 1.2 is on by default (Windows Server 2012 R2) */
+    cr_expect_eq(labreg_schannel_versions(lab), LABCERT_TLS10 | LABCERT_TLS12);
+    /* New-Item without -Force on an existing key, New-ItemProperty on an existing value */
+    cr_expect_eq(run("New-Item " TLS12), -1);
+    cr_expect(strstr(out, "A key at this path already exists."), "%s", out);
+    cr_expect_eq(run("New-ItemProperty " TLS12 " DisabledByDefault -Value 1 -PropertyType DWord"), -1);
+    cr_expect(strstr(out, "The property already exists."), "%s", out);
+}
+
+Test(labreg, wrong_values_fix_nothing)
+{
+    /* each a near miss of the fix (the other value right), then the reboot */
+    static const char *const wrong[][2] = {
+        { "New-ItemProperty -Path " TLS12 " -Name Enabled -Value 0 -PropertyType DWord -Force",
+          "New-ItemProperty -Path " TLS12 " -Name DisabledByDefault -Value 0 -PropertyType DWord -Force" },
+        { "New-ItemProperty -Path " TLS12 " -Name Enable -Value 1 -PropertyType DWord -Force",
+          "New-ItemProperty -Path " TLS12 " -Name DisabledByDefault -Value 0 -PropertyType DWord -Force" },
+        { "New-ItemProperty -Path " TLS12 " -Name Enabled -Value 1 -PropertyType DWord -Force",
+          "New-ItemProperty -Path " TLS12 " -Name DisabledByDefault -Value 1 -PropertyType DWord -Force" },
+        { "New-ItemProperty -Path " TLS12 " -Name Enabled -Value 1 -PropertyType DWord -Force",
+          "New-ItemProperty -Path " TLS12 " -Name DisabledByDefualt -Value 0 -PropertyType DWord -Force" },
+        { "New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client' -Force",
+          "New-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client' "
+          "-Name Enabled -Value 1 -PropertyType DWord -Force" },
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+        labreg_setup(lab);
+        for (int k = 0; k < 2; k++)
+            cr_expect_eq(run(wrong[i][k]), 0, "%s: %s", wrong[i][k], out);
+        cr_expect_eq(run("Restart-Computer"), 0, "%s", out);
+        cr_expect_eq(lab->tls_boot, LABCERT_TLS10, "TLS 1.2 must still be off after: %s; %s", wrong[i][0],
+                     wrong[i][1]);
+    }
+    /* values that do not parse change nothing either */
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " -Name Enabled -Value one -PropertyType DWord -Force"), -1);
+    cr_expect(strstr(out, "Cannot convert value \"one\""), "%s", out);
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " -Name Enabled -Value 1 -PropertyType Dword32 -Force"), -1);
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " -Name Enabled -Value 1 -Type DWord -Bogus x"), -1);
+    cr_expect(strstr(out, "A parameter cannot be found that matches parameter name 'Bogus'."), "%s", out);
+    cr_expect_eq(run("New-ItemProperty -Path 'C:\\Temp' -Name Enabled -Value 1"), -1);
+    cr_expect_eq(run("Restart-Computer -ComputerName EX02"), -1);
+    cr_expect(strstr(out, "Failed to restart the computer EX02"), "%s", out);
+    cr_expect_eq(labreg_schannel_versions(lab), LABCERT_TLS10);
+}
+
+Test(labreg, set_and_remove_itemproperty_and_a_missing_parent)
+{
+    cr_expect_eq(run("Set-ItemProperty -Path " TLS12 " -Name Enabled -Value 1"), 0, "%s", out);
+    cr_expect_eq(run("Remove-ItemProperty -Path " TLS12 " -Name DisabledByDefault"), 0, "%s", out);
+    cr_expect_eq(labreg_schannel_versions(lab), LABCERT_TLS10 | LABCERT_TLS12);
+    cr_expect_eq(run("Remove-ItemProperty -Path " TLS12 " -Name DisabledByDefault"), -1);
+    /* without -Force the parent must exist */
+    cr_expect_eq(run("New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.3\\Server'"), -1);
+    cr_expect(strstr(out, "Cannot find path") && strstr(out, "TLS 1.3'"), "%s", out);
+    cr_expect_eq(run("New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.3\\Server' -Force"), 0);
+    cr_expect_eq(run("help"), 0);
+    cr_expect(strstr(out, "Restart-Computer") && strstr(out, "New-ItemProperty"), "%s", out);
+}
+
+/* ---- gmail-app-password: the Google Account stand-in ---------------------- */
+
+Test(labgoogle, app_passwords_are_made_listed_and_revoked, .init = NULL, .fini = NULL)
+{
+    stop();
+    start("gmail-app-password");
+    cr_expect_str_eq(lab_prompt(lab), "[Google Account] alice@gmail.com>");
+    cr_expect_eq(lab_port(lab, LAB_IMAP), 0, "Gmail: no plain-text port");
+    cr_expect_neq(lab_port(lab, LAB_IMAPS), 0);
+    cr_expect_eq(run("https://myaccount.google.com/apppasswords"), 0);
+    cr_expect(strstr(out, "You don't have any app passwords."), "%s", out);
+    cr_expect_eq(run("https://example.com/"), -1);
+    cr_expect_eq(run("app-password create"), -1);
+    cr_expect_eq(run("app-password create Thunderbird"), 0, "%s", out);
+    /* the password: 16 letters in four groups, under the line naming it */
+    const char *p = strstr(out, "Your app password for Thunderbird\n");
+    cr_assert_not_null(p, "%s", out);
+    p = strchr(p, '\n') + 1;
+    char pw[32];
+    cr_assert_eq(sscanf(p, " %4[a-z] %4[a-z] %4[a-z] %4[a-z]", pw, pw + 4, pw + 8, pw + 12), 4, "%s", out);
+    cr_expect(labgoogle_app_password_ok(lab, pw));
+    char spaced[24];
+    snprintf(spaced, sizeof spaced, "%.4s %.4s %.4s %.4s", pw, pw + 4, pw + 8, pw + 12);
+    cr_expect(labgoogle_app_password_ok(lab, spaced), "Google takes it with its spaces too");
+    cr_expect(!labgoogle_app_password_ok(lab, lab_password(lab)));
+    cr_expect(!labgoogle_app_password_ok(lab, "abcdefghijklmnop") || !strcmp(pw, "abcdefghijklmnop"));
+    cr_expect_eq(run("app-password create thunderbird"), -1, "names are unique");
+    cr_expect_eq(run("app-password list"), 0);
+    cr_expect(strstr(out, "Thunderbird"), "%s", out);
+    cr_expect_eq(run("app-password revoke Thunderbird"), 0);
+    cr_expect(!labgoogle_app_password_ok(lab, pw), "a revoked app password is refused");
+    cr_expect_eq(run("Get-ImapSettings"), -1, "no Exchange here");
+    cr_expect_eq(run("help"), 0);
+    cr_expect(strstr(out, "app-password create NAME"), "%s", out);
+    stop();
+}
+
+Test(labgoogle, scripted_app_password, .init = NULL, .fini = NULL)
+{
+    cr_expect(lab_app_password_valid("abcd efgh ijkl mnop"));
+    cr_expect(!lab_app_password_valid("abcd efgh ijkl mno"));
+    cr_expect(!lab_app_password_valid("abcd efgh ijkl mn0p"));
+    char err[256];
+    lp = loop_new();
+    snprintf(dir, sizeof dir, "/tmp/mailscope-labshell-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    for (int i = 0; i < 20 && !lab; i++) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.77.1.%d", 100 + (int)((getpid() + i * 7) % 150));
+        struct lab_config cfg = { .scenario = "gmail-app-password", .address = addr, .port_shift = 30000,
+                                  .dir = dir, .app_password = "qrst uvwx yzab cdef" };
+        lab = lab_start(lp, &cfg, err, sizeof err);
+    }
+    cr_assert_not_null(lab, "%s", err);
+    cr_expect(!labgoogle_app_password_ok(lab, "qrstuvwxyzabcdef"), "not before it is created");
+    cr_expect_eq(run("app-password create lab"), 0);
+    cr_expect(strstr(out, "    qrst uvwx yzab cdef\n"), "%s", out);
+    cr_expect(labgoogle_app_password_ok(lab, "qrstuvwxyzabcdef"));
+    stop();
+}

@@ -90,6 +90,7 @@ founding_case_unresolved_with_steps_recorded() {
     expect_in "$o" "Playbook exchange-proxy-cert follows R-EXCH-001."
     expect_in "$o" "'maybe' is not an answer here: yes, no, unknown"
     expect_in "$o" "does not carry the server's own name EX01.contoso.local"
+    expect_in "$o" "Look at what answers on the backend port 1 of 127.0.0.1"   # --backend-port fills the text
     expect_in "$o" "      Get-ImapSettings -Server EX01 | Format-List X509CertificateName,LoginType"
     expect_in "$o" "      Set-ImapSettings -Server EX01 -X509CertificateName EX01.contoso.local"
     expect_in "$o" "      Restart-Service MSExchangeIMAP4; Restart-Service MSExchangeIMAP4BE"

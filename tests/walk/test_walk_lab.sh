@@ -49,7 +49,7 @@ wait_in() {
 
 # ---- the lab ------------------------------------------------------------------
 
-# lab_start SCENARIO ADDRESS: the lab with its shell on a FIFO (fd 7).
+# lab_start SCENARIO ADDRESS [LAB OPTIONS]: the lab with its shell on a FIFO (fd 7).
 lab_start() {
     local dir=$work/lab-$1
     mkdir -p "$dir"
@@ -58,7 +58,7 @@ lab_start() {
     # Empty it now: the background job's redirection truncates it only when
     # the job gets to run, and the last lab's "Shell:" must not count.
     : > "$work/lab.out"
-    "$lab_bin" lab "$1" --address "$2" --dir "$dir" < "$work/lab.in" > "$work/lab.out" \
+    "$lab_bin" lab "$1" --address "$2" --dir "$dir" "${@:3}" < "$work/lab.in" > "$work/lab.out" \
         2> "$work/lab.err" &
     lab_pid=$!
     exec 7> "$work/lab.in"
@@ -70,11 +70,12 @@ lab_start() {
 # lab_cmd LINE: run LINE in the lab's shell and wait for its next prompt.
 lab_cmd() {
     local before
-    before=$(grep -c -E '(\[PS\] EX01>|# )' "$work/lab.out")
+    local prompts='(\[PS\] EX01>|# |\[Google Account\] [^ ]+>)'
+    before=$(grep -c -E "$prompts" "$work/lab.out")
     printf '%s\n' "$1" >&7
     local deadline=$((SECONDS + 10 * slow))
     while ((SECONDS < deadline)); do
-        (($(grep -c -E '(\[PS\] EX01>|# )' "$work/lab.out") > before)) && return 0
+        (($(grep -c -E "$prompts" "$work/lab.out") > before)) && return 0
         sleep 0.1
     done
     fail "the lab shell did not come back after: $1"
@@ -117,6 +118,12 @@ commands_of() {
 # act STEP [ANSWER]: when the action STEP is shown, run each of its commands in
 # the lab's shell, then answer (default done).
 act() {
+    act_commands "$1" || return 1
+    printf '%s\n' "${2:-done}" >&8
+}
+
+# act_commands STEP: the first half of act: STEP shown, its commands run, not answered.
+act_commands() {
     wait_in "$work/walk.out" "$1  action" || return 1
     wait_in "$work/walk.out" "answer (done, failed, skip)" || return 1
     local cmd n=0
@@ -125,7 +132,6 @@ act() {
         lab_cmd "$cmd" || return 1
     done < <(commands_of "$1")
     ((n)) || { fail "no command printed for $1"; return 1; }
-    printf '%s\n' "${2:-done}" >&8
 }
 
 # walk_end: the exit status of the walkthrough.
@@ -318,9 +324,108 @@ dovecot_cleartext() {
     expect_resolved $? dovecot-cleartext
 }
 
+# TLS 1.2 switched off in SChannel: the registry values, the reboot, TLS 1.2 served.
+tls_version() {
+    lab_start exchange-tls-legacy "$net.8" || return
+    walk_start tls-version "imaps://alice@$net.8" --password-env LPW --cafile "$ca" \
+        --servername EX01.contoso.local --record "$work/tls-version.json"
+    act tls-version/server || return
+    walk_end
+    expect_resolved $? tls-version
+    local o=$work/walk.out j=$work/tls-version.json
+    grep -qF "The session: FAILED: TLS handshake failed" "$o" || fail "no handshake failure"
+    walk_event "$j" tls-version/versions failed "accepts TLSv1; refuses TLSv1.1, TLSv1.2, TLSv1.3"
+    walk_event "$j" tls-version/server done
+    walk_event "$j" tls-version/versions-after passed "accepts TLSv1, TLSv1.2"
+    walk_event "$j" tls-version/retest passed
+    grep -qF "      Restart-Computer" "$o" || fail "the playbook does not say to restart"
+    grep -qF "SChannel now offers TLS 1.0, TLS 1.2 to IMAP and POP clients" "$work/lab.out" ||
+        fail "the lab did not restart with TLS 1.2"
+    # after the reboot, a TLS 1.2 handshake and then the re-test's login
+    awk '/SChannel now offers TLS 1.0, TLS 1.2/ { r = 1 } r && /TLS TLSv1\.2 with/ { t = 1 }
+         t && /login as "alice": accepted/ { ok = 1 } END { exit !ok }' "$work/lab.out" ||
+        fail "no TLS 1.2 login after the reboot"
+}
+
+# The same fault met through STLS on POP3's 110; a wrong value (Enabled 0)
+# and the reboot fix nothing: the check after it fails, the walk ends unresolved.
+tls_version_wrong_value() {
+    lab_start exchange-tls-legacy "$net.9" || return
+    walk_start tls-version "pop3://alice@$net.9" --password-env LPW --cafile "$ca" \
+        --servername EX01.contoso.local --record "$work/tls-version.json"
+    wait_in "$work/walk.out" "tls-version/server  action" || return
+    wait_in "$work/walk.out" "answer (done, failed, skip)" || return
+    local key='HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server'
+    lab_cmd "New-Item '$key' -Force" || return
+    lab_cmd "New-ItemProperty -Path '$key' -Name Enabled -Value 0 -PropertyType DWord -Force" || return
+    lab_cmd "New-ItemProperty -Path '$key' -Name DisabledByDefault -Value 0 -PropertyType DWord -Force" || return
+    lab_cmd "Restart-Computer" || return
+    printf 'done set the values\n' >&8
+    walk_end
+    local rc=$?
+    [[ $rc == 1 ]] || fail "exit status $rc, expected 1 (not resolved)"
+    grep -qF "SChannel now offers TLS 1.0 to IMAP and POP clients" "$work/lab.out" ||
+        fail "the lab should still offer TLS 1.0 only"
+    walk_event "$work/tls-version.json" tls-version/versions-after failed "refuses TLSv1.1, TLSv1.2"
+    grep -qF "Walkthrough tls-version: resolved" "$work/walk.out" && fail "resolved by a wrong value"
+}
+
+# Gmail: the account password is refused; an app password is created on
+# Google's side (the lab's stand-in for the browser) and the re-test uses it.
+gmail_app_password() {
+    local apw
+    apw=$(LC_ALL=C tr -dc 'a-z' < /dev/urandom | head -c 16)
+    lab_start gmail-app-password "$net.10" --app-password "$apw" || return
+    # before it is created, the app password is no password
+    APW=$apw "$MS_BIN" probe "imaps://alice@gmail.com@$net.10" --cafile "$ca" --password-env APW \
+        > "$work/before.txt" 2>&1 && fail "the app password worked before it was created"
+    APW=$apw walk_start gmail-app-password "imaps://alice@gmail.com@$net.10" --password-env LPW \
+        --cafile "$ca" --retest-password-env APW --record "$work/gmail-app-password.json"
+    at gmail-app-password/oauth no || return
+    at gmail-app-password/twostep yes || return
+    act_commands gmail-app-password/app-password || return
+    grep -qF "App passwords (alice@gmail.com)" "$work/lab.out" || fail "the App passwords page did not open"
+    lab_cmd "app-password create mailscope" || return
+    local shown
+    shown=$(awk '/^Your app password for mailscope/ { getline; gsub(/ /, ""); print; exit }' "$work/lab.out")
+    [[ $shown == "$apw" ]] || fail "the lab showed \"$shown\", not the app password $apw"
+    printf 'done created the app password "mailscope"\n' >&8
+    walk_end
+    expect_resolved $? gmail-app-password
+    local o=$work/walk.out j=$work/gmail-app-password.json
+    grep -qF "Application-specific password required" "$o" || fail "no R-GMAIL-001 refusal"
+    walk_event "$j" gmail-app-password/app-password done "mailscope"
+    walk_event "$j" gmail-app-password/retest passed "authenticated (Success)"
+    grep -qF "$apw" "$j" && fail "the app password is in the recording"
+    grep -qF "accepted (app password)" "$work/lab.out" || fail "the lab did not see the app password"
+}
+
+# Gmail, the OAuth branch: the token step's command is run as printed.
+gmail_oauth() {
+    lab_start gmail-app-password "$net.11" || return
+    TOKEN=lab-oauth-token walk_start gmail-app-password "imaps://alice@gmail.com@$net.11" \
+        --password-env LPW --cafile "$ca" --retest-auth xoauth2 --retest-password-env TOKEN \
+        --record "$work/gmail-app-password.json"
+    at gmail-app-password/oauth yes || return
+    wait_in "$work/walk.out" "gmail-app-password/token  action" || return
+    wait_in "$work/walk.out" "answer (done, failed, skip)" || return
+    local cmd
+    cmd=$(commands_of gmail-app-password/token)
+    [[ $cmd == "mailscope probe imaps://alice@gmail.com@$net.11 "* ]] || fail "token step: $cmd"
+    # the operator's token works where the password did not
+    read -r -a argv <<< "${cmd#mailscope }"
+    TOKEN=lab-oauth-token "$MS_BIN" "${argv[@]}" --cafile "$ca" > "$work/token.txt" 2>&1 ||
+        { fail "the printed command failed with the token"; cat "$work/token.txt"; }
+    printf 'done new token\n' >&8
+    walk_end
+    expect_resolved $? gmail-app-password
+    grep -qF 'XOAUTH2 as "alice@gmail.com": accepted' "$work/lab.out" || fail "no XOAUTH2 login"
+}
+
 "$lab_bin" lab --list > /dev/null 2>&1 || { echo "this mailscope has no lab (mailscope lab)"; exit 1; }
 for t in exchange_proxy_cert exchange_proxy_cert_pop3 exchange_logintype exchange_mailbox_disabled \
-         exchange_online_oauth exchange_certificate incomplete_chain dovecot_cleartext; do
+         exchange_online_oauth exchange_certificate incomplete_chain dovecot_cleartext \
+         tls_version tls_version_wrong_value gmail_app_password gmail_oauth; do
     run "$t"
 done
 echo "walkthrough lab tests: $passed passed, $failed failed"
