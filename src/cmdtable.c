@@ -40,6 +40,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_FAILED, "/failed", "[NOTE]", "walkthrough: the action failed (key f)" },
     { CMD_ANSWER, "/answer", "WORD [NOTE]", "walkthrough: answer the question (yes, no...; "
                                             "keys y n)" },
+    { CMD_SNI, "/sni", "", "the certificate with and without SNI, side by side (a server that "
+                           "chooses it by SNI gives clients without SNI its default one)" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

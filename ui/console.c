@@ -24,6 +24,7 @@
 #include "rlbridge.h"
 #include "sasl.h"
 #include "secret.h"
+#include "sni.h"
 #include "theme.h"
 #include "walkcmd.h"
 
@@ -97,7 +98,7 @@ static void connect_to(struct console *c, const char *url)
     }
     c->have_session = true;
     struct plan_options po = { .tls = c->o.tls, .until = c->o.until, .auth = c->o.auth,
-                               .no_discover = c->o.no_discover,
+                               .no_discover = c->o.no_discover, .no_id = c->o.no_id,
                                .user = c->o.user, .secret = c->secret, .interactive = true };
     plan_init(&c->plan, c->s, &c->t, c->o.url.proto, &po);
     plan_advance(&c->plan);   /* connect and read the greeting at once */
@@ -337,6 +338,61 @@ static void compare_finish(struct console *c)
     c->message[0] = 0;
 }
 
+/* The text of a finished check into the transcript pane, line by line. */
+static void show_text(struct console *c, char *text)
+{
+    for (char *line = text, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        tpane_info(&c->tp, ROLE_NOTE, line);
+        if (!nl)
+            break;
+    }
+}
+
+/* Two handshakes on the session's port, with SNI and without, on the
+ * console's loop; the result is shown when both have answered. */
+static void sni_start(struct console *c)
+{
+    char err[300];
+    if (!c->o.url_text) {
+        console_message(c, "/connect first: /sni uses that host and port");
+        return;
+    }
+    if (c->sni) {
+        console_message(c, "an SNI check is already under way");
+        return;
+    }
+    if (c->o.tls == PLAN_TLS_NONE || !sni_name_for(c->o.url.host, c->o.servername, err, sizeof err)) {
+        console_message(c, "%s", c->o.tls == PLAN_TLS_NONE ? "/sni needs TLS (not --tls=none)" : err);
+        return;
+    }
+    struct sni_options so = {
+        .proto = c->o.url.proto, .host = c->o.url.host, .port = c->o.url.port,
+        .implicit = c->o.tls == PLAN_TLS_IMPLICIT, .url = c->o.url_text, .family = c->o.family,
+        .tls = options_session_params(&c->o).tls, .insecure = c->o.insecure,
+        .timeout_ms = c->o.timeout_ms, .expiry_warn_days = c->o.expiry_warn_days };
+    c->sni = sni_new(c->loop, &so);
+    console_message(c, c->sni ? "comparing the certificate with and without SNI..." : "out of memory");
+}
+
+static void sni_finish(struct console *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        sni_text(f, c->sni);
+        fclose(f);
+    }
+    show_text(c, text);
+    free(text);
+    sni_free(c->sni);
+    c->sni = NULL;
+    c->message[0] = 0;
+}
+
 /* The current session to a file, in the format of its extension. */
 static int write_session(struct console *c, const char *path, char *err, size_t errlen)
 {
@@ -501,6 +557,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_SNI: sni_start(c); break;
     case CMD_PS: labface_ps(c, args); break;
     case CMD_LOG: log_command(c, args); break;
     case CMD_GOTO: replay_goto(c, args); break;
@@ -683,6 +740,8 @@ static void run(struct console *c)
         loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
         if (c->cmp && compare_advance(c->cmp))
             compare_finish(c);
+        if (c->sni && sni_advance(c->sni))
+            sni_finish(c);
         walkui_tick(c);
         if (c->steps_queued && c->have_session && !session_busy(c->s) &&
             c->prompt == PROMPT_NONE) {
@@ -703,6 +762,7 @@ static void finish(struct console *c)
     labface_stop(c);
     walkui_free(c);
     compare_free(c->cmp);
+    sni_free(c->sni);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
     tv_free(&c->viewer);
@@ -777,11 +837,11 @@ int console_main(int argc, char **argv)
         console_usage(stdout);
         return 0;
     }
-    if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.save_chain ||
+    if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.sni || c->o.save_chain ||
                     c->o.output != OUT_TEXT || c->o.command)) {
-        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --command, --json and "
-                 "--output are probe options (mailscope probe ...); in the console use /compare "
-                 "and /chain save, and type commands");
+        snprintf(err, sizeof err, "--compare, --tls-versions, --sni, --save-chain, --command, --json "
+                 "and --output are probe options (mailscope probe ...); in the console use "
+                 "/compare, /sni and /chain save, and type commands");
         rc = -1;
     }
     if (rc < 0 || read_secret(c) < 0) {

@@ -77,6 +77,7 @@ struct console {
     uint64_t viewer_page;   /* its page shown (spilled literals are paged) */
     int ctrl_c;
     struct compare *cmp;    /* a /compare under way, else NULL */
+    struct sni_check *sni;  /* a /sni under way, else NULL */
     int steps_queued;       /* F5 presses waiting for the step in flight */
     char message[600];
     int sig_pipe[2];

@@ -23,8 +23,9 @@ imap_starttls_session_step_by_step() {
     wait_for "Dovecot (Debian) ready." || return
     wait_for "F5: STARTTLS" || return
     keys F5; wait_for "TLSv1.3 established" || return
-    wait_for "F5: CAPABILITY" || return
+    wait_for "F5: CAPABILITY + ID NIL" || return   # the ID rides along: no round trip
     keys F5; wait_for "a002 CAPABILITY" || return
+    wait_for "i001 OK ID completed." || return
     keys F5; wait_for "a003 AUTHENTICATE PLAIN *****" || return
     wait_for "login: OK" || return
     keys F5; wait_for "a004 EXAMINE INBOX" || return
@@ -299,6 +300,15 @@ compare_in_the_console() {
     wait_for "IMAP STARTTLS :$MS_OPEN_IMAP_PORT" || return
     wait_for "IMAPS :$MS_OPEN_IMAPS_PORT" || return
     wait_for "Certificates (1)" || return     # the same certificate on both ports
+}
+
+sni_in_the_console() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" --cafile "$MS_CERTS/root.pem" --servername other.test
+    wait_for "Dovecot (Debian) ready." || return
+    line "/sni"
+    wait_for "with SNI other.test" || return
+    wait_for "IMAP WARNING: the certificate depends on SNI" || return
+    wait_for "[R-CERT-008]" || return
 }
 
 chain_tab_shows_an_expired_certificate() {
@@ -580,7 +590,7 @@ for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
          completion_and_edit_step literal_is_summarised_and_viewable \
          big_literal_is_paged_from_the_spill_file \
          save_and_record_without_credentials save_every_format_with_redacted_user \
-         compare_in_the_console \
+         compare_in_the_console sni_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
          reconnect_keeps_the_first_sessions_lines \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
