@@ -51,7 +51,8 @@ struct session *session_new(struct loop *l, const struct session_params *p,
     s->p.tls = (struct tls_params){ .servername = s->servername, .cafile = s->cafile,
                                     .capath = s->capath, .cert = s->cert, .key = s->key,
                                     .min_version = p->tls.min_version,
-                                    .max_version = p->tls.max_version, .legacy = p->tls.legacy };
+                                    .max_version = p->tls.max_version, .legacy = p->tls.legacy,
+                                    .no_sni = p->tls.no_sni };
     if (s->p.timeout_ms <= 0)
         s->p.timeout_ms = 15000;
     size_t max_line = p->max_line ? p->max_line

@@ -122,7 +122,9 @@ int session_login(struct session *s, enum session_auth mech, const char *user, c
 /* IMAP: EXAMINE mailbox (read-only). POP3: STAT. */
 int session_select(struct session *s, const char *mailbox);
 int session_noop(struct session *s);
-/* IMAP ID (RFC 2971): the server's answer names its software and version. */
+/* IMAP "ID NIL" (RFC 2971), tagged i001, i002... so that it may ride along
+ * with another command without shifting that one's tag: the server's answer
+ * names its software and version; NIL tells nothing about the client. */
 int session_id(struct session *s);
 int session_logout(struct session *s);
 /* LOGOUT (POP3: QUIT) when nothing more will be asked: sent, then the

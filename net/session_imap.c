@@ -158,7 +158,13 @@ int imap_start(struct session *s, struct op *op, const char *arg, const char *se
         simple_command(s, op, "LOGOUT");
         break;
     case OP_ID:
-        simple_command(s, op, "ID (\"name\" \"mailscope\")");
+        /* NIL: the client tells nothing about itself (RFC 2971 3.1). Tags of
+         * their own, so the plan's other commands keep theirs whether an ID
+         * rides along or not. */
+        snprintf(op->tag, sizeof op->tag, "i%03u", ++s->id_tags);
+        snprintf(text, sizeof text, "%s ID NIL", op->tag);
+        char wire[80];
+        part_add(op, wire, (size_t)snprintf(wire, sizeof wire, "%s\r\n", text), text);
         break;
     default:
         simple_command(s, op, op->kind == OP_CAPABILITY ? "CAPABILITY"

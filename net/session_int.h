@@ -74,6 +74,7 @@ struct session {
     struct op ops[SESSION_MAX_OPS];
     size_t n_ops;
     unsigned next_op_id, next_tag;
+    unsigned id_tags;           /* ID commands sent: their tags are i001, i002, ... */
     /* what the server told us */
     struct capset caps[CAPS_PHASES];
     char *greeting;

@@ -201,8 +201,10 @@ struct ssl_st *tls_client_new(struct ssl_ctx_st *ctx, int fd, const struct tls_p
          * "xn--bcher-kva.example" (RFC 6066 §3, RFC 5280 §7.2). */
         if (hostmatch_to_ascii(name, ascii, sizeof ascii) == 0)
             name = ascii;
-        snprintf(info->sni, sizeof info->sni, "%s", name);
-        ok = SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1;
+        if (!p->no_sni)
+            snprintf(info->sni, sizeof info->sni, "%s", name);
+        ok = (p->no_sni || SSL_set_tlsext_host_name(ssl, name) == 1) &&
+             SSL_set1_host(ssl, name) == 1;
     }
     if (!ok) {
         set_err(err, errlen, "cannot set the name to verify");

@@ -3,7 +3,8 @@
  * never aborts the handshake on a verification error: the verify callback
  * records the first error per depth so the whole chain can be shown; the
  * caller applies the policy afterwards from struct tls_info. No session
- * resumption (every run shows a fresh chain); no SNI for IP literals. */
+ * resumption (every run shows a fresh chain); no SNI for IP literals, nor
+ * when tls_params.no_sni asks for a ClientHello without it. */
 #ifndef MAILSCOPE_TLS_H
 #define MAILSCOPE_TLS_H
 
@@ -45,6 +46,8 @@ struct tls_params {
     const char *cafile, *capath;
     const char *cert, *key;   /* client certificate */
     int min_version, max_version;   /* TLS_VERSION_*; 0: OpenSSL's default */
+    bool no_sni;              /* send no SNI (the name is still verified): which
+                               * certificate does a client without SNI get? */
     bool legacy;              /* security level 0, so TLS 1.0/1.1 can be offered at all
                                * (for --tls-versions; weak certificates still fail
                                * verification: that policy is ours, see tls.c) */

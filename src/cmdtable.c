@@ -14,6 +14,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_LOGIN, "/login", "[USER]", "log in (IMAP LOGIN, POP3 USER/PASS); asks for the password" },
     { CMD_AUTH, "/auth", "MECH [USER]", "log in with a mechanism: plain login-sasl cram-md5 xoauth2 "
                                         "oauthbearer external ntlm apop user" },
+    { CMD_PASSWORD, "/password", "", "enter a new password (or token) for the next login: not "
+                                     "shown, not kept in history" },
     { CMD_CHAIN, "/chain", "[save FILE.pem]", "show the certificate chain (or save it as PEM)" },
     { CMD_WALKTHROUGH, "/walkthrough", "[ID|stop]", "start the guided walkthrough for the "
                                                     "diagnosis (or playbook ID); show it" },
@@ -38,6 +40,8 @@ const struct cmd_info cmdtable[CMD_COUNT] = {
     { CMD_FAILED, "/failed", "[NOTE]", "walkthrough: the action failed (key f)" },
     { CMD_ANSWER, "/answer", "WORD [NOTE]", "walkthrough: answer the question (yes, no...; "
                                             "keys y n)" },
+    { CMD_SNI, "/sni", "", "the certificate with and without SNI, side by side (a server that "
+                           "chooses it by SNI gives clients without SNI its default one)" },
 };
 
 const struct cmd_info *cmdtable_parse(const char *line, const char **args)

@@ -16,6 +16,8 @@ void diag_evidence_init(struct diag_evidence *e)
     e->server_fqdn = e->cert_cn = e->server_short = "";
     e->cert_covers_server = -1;
     e->elapsed_ms = -1;
+    e->sni_cert_differs = e->sni_default_covers = -1;
+    e->sni_name = e->sni_cert = e->default_cert = "";
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -60,6 +62,8 @@ static bool list_test(enum rule_op op, const char *const *v, size_t n, const cha
     return op == RO_HAS ? has : !has;
 }
 
+static const char *tristate(int v) { return v > 0 ? "yes" : v == 0 ? "no" : "unknown"; }
+
 bool diag_cond_holds(const struct rule_cond *c, const struct diag_evidence *e)
 {
     switch (c->fact) {
@@ -103,6 +107,8 @@ bool diag_cond_holds(const struct rule_cond *c, const struct diag_evidence *e)
     }
     case RF_CERT_SEEN: return e->cert_seen == !strcmp(c->value, "yes");
     case RF_SECURE: return e->secure == !strcmp(c->value, "yes");
+    case RF_SNI_CERT_DIFFERS: return !strcmp(tristate(e->sni_cert_differs), c->value);
+    case RF_SNI_DEFAULT_COVERS: return !strcmp(tristate(e->sni_default_covers), c->value);
     default: return false;
     }
 }
@@ -180,6 +186,17 @@ static char *describe(const struct rule_cond *c, const struct diag_evidence *e)
     case RF_PORT: return fmt("the port is %u", e->port);
     case RF_ELAPSED_MS: return fmt("the %s step took %ld ms", e->step[0] ? e->step : "failing",
                                    e->elapsed_ms);
+    case RF_SNI_CERT_DIFFERS:
+        if (e->sni_cert_differs > 0)
+            return fmt("with SNI %s the server presents \"%s\"; without SNI it presents \"%s\"",
+                       e->sni_name, e->sni_cert, e->default_cert);
+        return fmt(e->sni_cert_differs == 0 ? "the same certificate comes with and without SNI"
+                                            : "no handshake without SNI was compared");
+    case RF_SNI_DEFAULT_COVERS:
+        if (e->sni_default_covers < 0)
+            return fmt("whether the certificate sent without SNI covers the name is unknown");
+        return fmt("the certificate sent without SNI (\"%s\") %s %s", e->default_cert,
+                   e->sni_default_covers ? "covers" : "does not cover", e->sni_name);
     default: return fmt("?");
     }
 }
@@ -331,6 +348,10 @@ static const char *fill_value(const char *name, size_t n, const struct diag_evid
         snprintf(tmp, tmplen, "%u", e->backend_port ? e->backend_port : e->pop3 ? 1995u : 1993u);
         return tmp;
     }
+    if (IS("sni_name")) return e->sni_name[0] ? e->sni_name : "<server name>";
+    if (IS("sni_cert")) return e->sni_cert[0] ? e->sni_cert : "<certificate with SNI>";
+    if (IS("default_cert")) return e->default_cert[0] ? e->default_cert
+                                                      : "<certificate without SNI>";
 #undef IS
     return NULL;
 }

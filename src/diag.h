@@ -65,6 +65,11 @@ struct diag_evidence {
     const char *const *log_lines;    /* lines of a server log the operator loaded (borrowed) */
     size_t n_log_lines;
     const char *server_short;        /* the NTLM NetBIOS computer name, "" when unknown */
+    /* probe --sni: one handshake with SNI and one without (src/sni.c) */
+    int sni_cert_differs;            /* 1 yes, 0 no, -1 unknown (no such comparison) */
+    int sni_default_covers;          /* the certificate sent without SNI covers sni_name: 1, 0, -1 */
+    const char *sni_name;            /* the name sent as SNI, "" */
+    const char *sni_cert, *default_cert;   /* the leaves' names (CN or first SAN), "" */
 };
 
 struct diag_hypothesis {
@@ -90,7 +95,8 @@ void diag_result_free(struct diag_result *r);
 /* s with its placeholders filled from e (caller frees; NULL on no memory).
  * An unknown value reads "<server FQDN>", "<certificate name>", ...
  * {server} is the NetBIOS name when known, else the FQDN's first label;
- * {backend_port} is Exchange's backend port (1993 IMAP, 1995 POP3). */
+ * {backend_port} is Exchange's backend port (1993 IMAP, 1995 POP3);
+ * {sni_name}, {sni_cert} and {default_cert} come from probe --sni. */
 char *diag_fill(const char *s, const struct diag_evidence *e);
 /* Is name[0..n) a placeholder diag_fill() knows? */
 bool diag_placeholder_known(const char *name, size_t n);

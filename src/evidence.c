@@ -45,7 +45,7 @@ static void failing_step(struct evidence_store *st, const struct transcript *t)
     struct diag_evidence *e = &st->e;
     size_t end = t->n;
     for (size_t i = t->n; i-- > 0;)
-        if (t->ev[i].kind == TR_OP_END && !t->ev[i].ok) {
+        if (t->ev[i].kind == TR_OP_END && !t->ev[i].ok && t->ev[i].op != OP_ID) {
             end = i;
             break;
         }
@@ -173,6 +173,8 @@ void evidence_collect_live(struct evidence_store *st, const struct transcript *t
     unsigned later_ok = 0;      /* steps that succeeded after: their failures are history */
     for (size_t i = t->n; i-- > 0;) {
         const struct tr_event *ev = &t->ev[i];
+        if (ev->op == OP_ID)
+            continue;   /* ID only ever sharpens the fingerprint: no failure of the session */
         unsigned bit = 1u << (ev->op < 31 ? ev->op : 31);
         if (ev->kind == TR_OP_END && ev->ok)
             later_ok |= bit;

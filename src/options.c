@@ -35,6 +35,11 @@ void options_usage(FILE *out)
 "  --expiry-warn DAYS                 WARNING when the certificate expires within DAYS (30)\n"
 "  --no-discover                      no NTLM round trip to learn an Exchange server's name\n"
 "                                     (done before login when Exchange names itself nowhere)\n"
+"  --no-id                            IMAP: no ID NIL to learn the server's name and version\n"
+"                                     (sent only when the server offers ID and names no\n"
+"                                     version, in the same write as a command the plan sends\n"
+"                                     anyway: no extra round trip; NIL reveals nothing about\n"
+"                                     the client)\n"
 "  -4, -6                             IPv4 or IPv6 only\n"
 "  --json                             one JSON object on stdout, on success and failure\n"
 "  --output=text|json|nagios          nagios: one status line with performance data\n"
@@ -56,7 +61,7 @@ void options_usage(FILE *out)
 enum { O_TLS = 256, O_USER, O_PWENV, O_PWFILE, O_AUTH, O_CAFILE, O_CAPATH, O_SNI, O_INSECURE,
        O_PLAIN, O_UNTIL, O_CERT, O_KEY, O_TIMEOUT, O_JSON, O_OUTPUT, O_RECORD, O_EXPIRY,
        O_COMPARE, O_ALL, O_PORTS, O_TLS_VERSIONS, O_SAVE_CHAIN, O_NO_DISCOVER,
-       O_REDACT_USER, O_SERVER_LOG, O_COMMAND, O_SPILL_MAX };
+       O_REDACT_USER, O_SERVER_LOG, O_COMMAND, O_SPILL_MAX, O_SNI_CHECK, O_NO_ID };
 
 static const struct option long_opts[] = {
     { "tls", required_argument, 0, O_TLS }, { "user", required_argument, 0, O_USER },
@@ -73,6 +78,7 @@ static const struct option long_opts[] = {
     { "ports", required_argument, 0, O_PORTS }, { "tls-versions", no_argument, 0, O_TLS_VERSIONS },
     { "save-chain", required_argument, 0, O_SAVE_CHAIN },
     { "no-discover", no_argument, 0, O_NO_DISCOVER },
+    { "sni", no_argument, 0, O_SNI_CHECK }, { "no-id", no_argument, 0, O_NO_ID },
     { "server-log", required_argument, 0, O_SERVER_LOG },
     { "redact-user", no_argument, 0, O_REDACT_USER },
     { "command", required_argument, 0, O_COMMAND },
@@ -129,6 +135,8 @@ static int apply_opt(struct ms_options *o, int c, const char *arg, char *err, si
     case O_INSECURE: o->insecure = true; return 0;
     case O_PLAIN: o->allow_plaintext = true; return 0;
     case O_NO_DISCOVER: o->no_discover = true; return 0;
+    case O_SNI_CHECK: o->sni = true; return 0;
+    case O_NO_ID: o->no_id = true; return 0;
     case O_JSON: o->output = OUT_JSON; return 0;
     case O_RECORD: o->record = arg; return 0;
     case O_REDACT_USER: o->redact_user = true; return 0;

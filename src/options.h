@@ -28,6 +28,7 @@ struct ms_options {
     const char *cafile, *capath, *servername, *cert, *key;
     bool insecure, allow_plaintext;
     bool no_discover;           /* --no-discover: no NTLM round trip for Exchange's name */
+    bool no_id;                 /* --no-id: no IMAP ID NIL along with another command */
     int timeout_ms;
     int family;
     enum output_kind output;
@@ -36,6 +37,7 @@ struct ms_options {
     int expiry_warn_days;
     /* probe only: the certificate inspector's runs (src/compare.c, src/tlsversions.c) */
     bool compare, compare_all, tls_versions;
+    bool sni;                   /* --sni: the certificate with and without SNI (src/sni.c) */
     const char *ports;          /* --ports imap=N,imaps=N,pop3=N,pop3s=N (for --compare) */
     const char *save_chain;     /* --save-chain FILE.pem */
     const char *server_log;     /* --server-log FILE|DIR: an Exchange protocol log for the diagnosis */

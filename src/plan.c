@@ -37,6 +37,8 @@ static void close_now(struct plan *p)
     session_close(p->s);
 }
 
+static void note(struct plan *p, enum session_op op, const char *msg);
+
 void plan_on_event(struct plan *p, const struct session_event *ev)
 {
     if (p->closing)
@@ -45,6 +47,13 @@ void plan_on_event(struct plan *p, const struct session_event *ev)
         fail(p, ev->fail, ev->message);
     if (ev->type != SEV_OP_END)
         return;
+    if (ev->op == OP_ID && p->id_pending) {
+        /* Only ever a hint for the fingerprint: a refusal changes nothing. */
+        p->id_pending = false;
+        if (!ev->ok && ev->status && *ev->status)
+            note(p, OP_ID, "the server did not answer ID with OK; carrying on without it");
+        return;
+    }
     if (ev->ok) {
         p->login_ok |= ev->op == OP_LOGIN && !p->discovering;
         if (ev->op == OP_CONNECT && p->o.until == PLAN_UNTIL_CONNECT)
@@ -145,6 +154,41 @@ static int decide_discover(struct plan *p)
     return 1;
 }
 
+/* Does an ID NIL ride along with step st? Only after TLS is settled (every
+ * such step comes after STARTTLS), only with a step that waits for an answer
+ * anyway, when the server offers ID and its version is not known yet. After
+ * STARTTLS the capabilities are asked again: until then the offer before TLS
+ * stands (at worst the server answers BAD; NIL reveals nothing). */
+static bool id_rides(const struct plan *p, enum plan_step st)
+{
+    if (p->proto != SESSION_IMAP || p->o.no_id || p->id_sent ||
+        session_state(p->s) == SST_CLOSED)
+        return false;
+    if (st != STEP_CAPABILITY_TLS && st != STEP_DISCOVER && st != STEP_LOGIN &&
+        st != STEP_SELECT && st != STEP_COMMAND)
+        return false;
+    const struct capset *caps = session_current_caps(p->s);
+    if (!caps->known && st == STEP_CAPABILITY_TLS)
+        caps = session_caps(p->s, CAPS_BEFORE_TLS);
+    if (!caps->known || !capset_has(caps, "ID"))
+        return false;
+    struct server_identity id;
+    fingerprint_identify(session_greeting(p->s), caps, &id);
+    return strcmp(id.family, "unknown") == 0 || !id.version[0];
+}
+
+static void start_id(struct plan *p, enum plan_step st)
+{
+    if (!id_rides(p, st))
+        return;
+    p->id_sent = true;
+    if (session_id(p->s) < 0)
+        return;   /* not started: the step goes alone */
+    p->id_pending = true;
+    note(p, OP_ID, "ID NIL goes in the same write as the next command: the server's name and "
+         "version at no extra round trip, nothing about this client (--no-id skips it)");
+}
+
 /* Does step st need running now? 1 yes, 0 skip it (noted), -1 failed. */
 static int decide(struct plan *p, enum plan_step st)
 {
@@ -168,6 +212,7 @@ static int decide(struct plan *p, enum plan_step st)
 
 static bool start_step(struct plan *p, enum plan_step st)
 {
+    start_id(p, st);
     switch (st) {
     case STEP_CONNECT: return started(p, session_connect(p->s));
     case STEP_CAPABILITY: case STEP_CAPABILITY_TLS: return started(p, session_capability(p->s));
@@ -303,4 +348,7 @@ void plan_preview(const struct plan *p, char *buf, size_t cap)
     }
     if (text != buf)
         snprintf(buf, cap, "%s", text);
+    size_t n = strlen(buf);
+    if (*buf && id_rides(p, p->next) && n + 1 < cap)
+        snprintf(buf + n, cap - n, " + ID NIL");
 }

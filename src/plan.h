@@ -4,6 +4,13 @@
  * (capabilities, TLS, state), skips what is not needed (capabilities from
  * the greeting cost no round trip) and stops at the first failure, logging
  * out politely when the connection is still up.
+ * IMAP: when the server offers ID and the greeting and capabilities do not
+ * already name its family and version, "ID NIL" goes out once, in the same
+ * write as the first step after TLS that waits for an answer anyway (the
+ * capability request after STARTTLS, discovery, login, select, the command):
+ * it costs no round trip, and its answer (a refusal too) never fails the
+ * plan nor changes what the next step sees. Never before TLS when TLS is to
+ * come; no_id turns it off; a run with no such step sends none.
  * Use: plan_on_event() for every session event; when the session is not
  * busy and the loop turn is over, plan_advance() starts the next step
  * (the console calls plan_settle() first, to show which one). */
@@ -30,6 +37,7 @@ struct plan_options {
     const char *mailbox;        /* IMAP: EXAMINE this; default INBOX */
     bool interactive;           /* credentials are asked when the login step comes */
     bool no_discover;           /* no NTLM round trip to learn an Exchange server's name */
+    bool no_id;                 /* IMAP: never send ID NIL along with a step */
     const char *command;        /* probe --command: one line sent as typed after select
                                  * (IMAP gets a tag), e.g. "FETCH 1 BODY[]" or "RETR 1" */
 };
@@ -49,6 +57,8 @@ struct plan {
     bool login_ok;
     bool discovering;           /* the NTLM discovery round trip is in flight */
     bool ntlm_probed;           /* NTLM challenge decoded, login cancelled on purpose */
+    bool id_sent;               /* the plan's ID NIL went out (once a session) */
+    bool id_pending;            /* ... and its answer is still to come */
 };
 
 void plan_init(struct plan *p, struct session *s, struct transcript *t, enum session_proto proto,
@@ -66,7 +76,8 @@ enum plan_step plan_next(const struct plan *p);
 /* Pass over the next step without running it. */
 void plan_skip(struct plan *p);
 /* What that step will send, for the operator to see first: "STARTTLS",
- * "LOGIN alice *****", "EXAMINE INBOX"; "" when nothing is left. */
+ * "LOGIN alice *****", "EXAMINE INBOX" (with " + ID NIL" when an ID rides
+ * along); "" when nothing is left. */
 void plan_preview(const struct plan *p, char *buf, size_t cap);
 const char *plan_step_name(enum plan_step st, enum session_proto proto);
 int plan_until_parse(const char *s, enum plan_until *out);

@@ -14,7 +14,7 @@
 
 static const char *const kind_names[] = { "check", "action", "question", "retest" };
 static const char *const check_names[] = { "", "connect", "starttls", "cert-name", "login",
-                                           "backend", "tls-versions" };
+                                           "backend", "tls-versions", "sni" };
 static const char *const result_names[PBR_COUNT] = { "pass", "fail", "done", "failed", "skipped" };
 
 const char *pb_kind_name(enum pb_kind k)
@@ -330,7 +330,7 @@ static int start_step(struct parser *p, char *rest)
     if (k == PB_CHECK) {
         if (!check || (c = check_of(check)) == PBC_NONE)
             return fail(p, p->line, "check %s needs one of: connect, starttls, cert-name, login, "
-                        "backend, tls-versions", id);
+                        "backend, tls-versions, sni", id);
     } else if (check) {
         return fail(p, p->line, "unexpected '%.40s' after step kind %s", check, kind);
     }

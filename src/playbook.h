@@ -32,6 +32,9 @@
  *                                   POP3) on the same host answers implicit TLS
  *                     tls-versions  TLS 1.2 or 1.3 is accepted (each version
  *                                   tried on its own)
+ *                     sni           a client without SNI gets the same
+ *                                   certificate as one with it, or one that
+ *                                   covers the name as well (probe --sni)
  *       action        the operator does something on the server and says
  *                     done, failed or skipped (with an optional note)
  *       question      the operator picks one of the answers
@@ -77,7 +80,7 @@
 
 enum pb_kind { PB_CHECK, PB_ACTION, PB_QUESTION, PB_RETEST };
 enum pb_check { PBC_NONE, PBC_CONNECT, PBC_STARTTLS, PBC_CERT_NAME, PBC_LOGIN, PBC_BACKEND,
-                PBC_TLS_VERSIONS };
+                PBC_TLS_VERSIONS, PBC_SNI };
 
 /* Where each result leads (indices into the playbook's steps, or PB_END). */
 enum pb_result { PBR_PASS, PBR_FAIL, PBR_DONE, PBR_FAILED, PBR_SKIPPED, PBR_COUNT };

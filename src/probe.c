@@ -19,6 +19,7 @@
 #include "report.h"
 #include "sanitize.h"
 #include "secret.h"
+#include "sni.h"
 #include "tlsversions.h"
 #include "transcript.h"
 #include "url.h"
@@ -100,13 +101,14 @@ static void output(const struct ms_options *o, struct run *r, const struct repor
 static int check_modes(const struct ms_options *o, struct compare_ports *ports, char *err,
                        size_t errlen)
 {
-    const char *mode = o->compare ? "--compare" : o->tls_versions ? "--tls-versions" : NULL;
+    const char *mode = o->compare ? "--compare" : o->tls_versions ? "--tls-versions"
+                     : o->sni ? "--sni" : NULL;
     if ((o->compare_all || o->ports) && !o->compare) {
         snprintf(err, errlen, "%s works with --compare only", o->compare_all ? "--all" : "--ports");
         return -1;
     }
-    if (o->compare && o->tls_versions) {
-        snprintf(err, errlen, "give --compare or --tls-versions, not both");
+    if (o->compare + o->tls_versions + o->sni > 1) {
+        snprintf(err, errlen, "give one of --compare, --tls-versions and --sni");
         return -1;
     }
     if (mode && o->command) {
@@ -123,10 +125,12 @@ static int check_modes(const struct ms_options *o, struct compare_ports *ports, 
                  "--tls=%s does not apply", o->tls_text);
         return -1;
     }
-    if (o->tls_versions && o->tls == PLAN_TLS_NONE) {
-        snprintf(err, errlen, "--tls-versions needs TLS; --tls=none contradicts it");
+    if ((o->tls_versions || o->sni) && o->tls == PLAN_TLS_NONE) {
+        snprintf(err, errlen, "%s needs TLS; --tls=none contradicts it", mode);
         return -1;
     }
+    if (o->sni && !sni_name_for(o->url.host, o->servername, err, errlen))
+        return -1;
     memset(ports, 0, sizeof *ports);
     if (o->ports && compare_ports_parse(o->ports, ports, err, errlen) < 0)
         return -1;
@@ -214,6 +218,32 @@ static int run_tls_versions(const struct ms_options *o)
     return rc;
 }
 
+static int run_sni(const struct ms_options *o)
+{
+    struct loop *l = loop_new();
+    struct sni_options so = {
+        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
+        .implicit = o->tls == PLAN_TLS_IMPLICIT, .url = o->url_text, .family = o->family,
+        .tls = tls_params_of(o), .insecure = o->insecure, .timeout_ms = o->timeout_ms,
+        .expiry_warn_days = o->expiry_warn_days };
+    struct sni_check *c = l ? sni_new(l, &so) : NULL;
+    if (!c) {
+        loop_free(l);
+        return usage_error(o->output == OUT_JSON, "out of memory");
+    }
+    sni_wait(l, c);
+    if (o->output == OUT_JSON)
+        print_json(sni_json(c));
+    else if (o->output == OUT_NAGIOS)
+        print_nagios(o, c->exit_code, c->summary);
+    else
+        sni_text(stdout, c);
+    int rc = c->exit_code;
+    sni_free(c);
+    loop_free(l);
+    return rc;
+}
+
 static void save_chain(const char *path, const struct transcript *t)
 {
     char err[600];
@@ -254,7 +284,8 @@ static int run_probe(const struct ms_options *o, const char *secret,
         return usage_error(o->output == OUT_JSON, "out of memory");
     }
     struct plan_options po = { .tls = o->tls, .until = o->until, .auth = o->auth,
-                               .no_discover = o->no_discover, .command = o->command,
+                               .no_discover = o->no_discover, .no_id = o->no_id,
+                               .command = o->command,
                                .user = o->user, .secret = secret };
     plan_init(&r.plan, r.s, &r.t, o->url.proto, &po);
     run_loop(l, &r);
@@ -307,7 +338,14 @@ void probe_usage(FILE *out)
 "                                     on the URL's port (after STARTTLS on a plain port): which\n"
 "                                     does the server accept? A version the local OpenSSL cannot\n"
 "                                     offer is reported as not tested, never as refused (no\n"
-"                                     login: no credential is sent)\n", out);
+"                                     login: no credential is sent)\n"
+"  --sni                              two handshakes on the URL's port (after STARTTLS on a\n"
+"                                     plain port), one sending the host (or --servername) as\n"
+"                                     SNI and one sending no SNI: the certificate each gets,\n"
+"                                     side by side, and whether it covers the name; servers\n"
+"                                     that choose the certificate by SNI give clients without\n"
+"                                     it their default one (R-CERT-008; no login: no\n"
+"                                     credential is sent)\n", out);
 }
 
 int probe_main(int argc, char **argv)
@@ -327,6 +365,8 @@ int probe_main(int argc, char **argv)
         return run_compare(&o, &ports);
     if (o.tls_versions)
         return run_tls_versions(&o);
+    if (o.sni)
+        return run_sni(&o);
     char *secret = NULL;
     if (o.password_env || o.password_file) {
         secret = o.password_env ? secret_from_env(o.password_env, err, sizeof err)

@@ -15,6 +15,7 @@ static const char *const fact_names[RF_COUNT] = {
     "failure", "step", "reply", "line", "greeting", "code", "caps-before", "caps-after",
     "caps", "family", "family-version", "cert-problem", "cert-covers-server", "cert-seen",
     "secure", "user", "host", "tls-version", "message", "log", "port", "elapsed-ms",
+    "sni-cert-differs", "sni-default-covers",
 };
 
 const char *rule_fact_name(enum rule_fact f)
@@ -97,6 +98,7 @@ static int join(struct parser *p, char **field, const char *text)
 
 static const char *const placeholders[] = {
     "host", "user", "server_fqdn", "server", "cert_cn", "service", "proto", "port", "url",
+    "sni_name", "sni_cert", "default_cert",
 };
 
 /* "{word}" of lower-case letters and '_' is a placeholder and must be known;
@@ -196,7 +198,8 @@ static bool op_allowed(enum rule_fact f, enum rule_op o)
         return o == RO_MATCHES || o == RO_NOT_MATCHES;
     case RF_CAPS_BEFORE: case RF_CAPS_AFTER: case RF_CAPS: case RF_CERT_PROBLEM:
         return o == RO_HAS || o == RO_LACKS;
-    case RF_CERT_COVERS_SERVER: case RF_CERT_SEEN: case RF_SECURE:
+    case RF_CERT_COVERS_SERVER: case RF_CERT_SEEN: case RF_SECURE: case RF_SNI_CERT_DIFFERS:
+    case RF_SNI_DEFAULT_COVERS:
         return o == RO_IS;
     case RF_USER: case RF_HOST: case RF_TLS_VERSION:
         return o == RO_IS || o == RO_NOT || o == RO_MATCHES || o == RO_NOT_MATCHES;
@@ -233,12 +236,13 @@ static int parse_cond(struct parser *p, struct rule *r, enum rule_kind kind, cha
     char *value = datafiles_trim(rest);
     if (!*value)
         return fail(p, "condition without a value");
-    if ((c.fact == RF_CERT_COVERS_SERVER && strcmp(value, "yes") && strcmp(value, "no") &&
-         strcmp(value, "unknown")) ||
+    bool tri = c.fact == RF_CERT_COVERS_SERVER || c.fact == RF_SNI_CERT_DIFFERS ||
+               c.fact == RF_SNI_DEFAULT_COVERS;
+    if ((tri && strcmp(value, "yes") && strcmp(value, "no") && strcmp(value, "unknown")) ||
         ((c.fact == RF_CERT_SEEN || c.fact == RF_SECURE) && strcmp(value, "yes") &&
          strcmp(value, "no")))
         return fail(p, "'%s' takes yes or no%s", fw,
-                    c.fact == RF_CERT_COVERS_SERVER ? " or unknown" : "");
+                    tri ? " or unknown" : "");
     if ((c.fact == RF_PORT || c.fact == RF_ELAPSED_MS) && !number_ok(value))
         return fail(p, "'%s' takes a number", fw);
     if (c.op == RO_MATCHES || c.op == RO_NOT_MATCHES) {

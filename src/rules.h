@@ -51,11 +51,17 @@
  *   port           is|not   the port connected to (993, 143, ...)
  *   elapsed-ms     over|under  how long the failing step took, in milliseconds
  *                           (never holds when no step failed)
+ *   sni-cert-differs   is   yes, no or unknown: probe --sni saw another leaf certificate
+ *                           without SNI than with it (unknown: no such comparison ran)
+ *   sni-default-covers is   yes, no or unknown: the leaf sent without SNI covers the name
+ *                           that was sent as SNI
  * "is"/"not" compare case-insensitively. Every regex is compiled at load time.
  *
  * Placeholders in fix, verify, explanation and cause lines, filled from the evidence:
  *   {host} {user} {server_fqdn} {server} (its first label) {cert_cn}
  *   {service} (IMAP4 or POP3) {proto} (Imap or Pop) {port} {url} (as given)
+ *   {sni_name} {sni_cert} {default_cert} (probe --sni: the name sent as SNI, the leaf's
+ *   name with SNI and without)
  * An unknown placeholder is a load error.
  *
  * Bounds: RULES_MAX_LINE per line, RULES_MAX_FIX fix steps, RULES_MAX_COND
@@ -86,7 +92,8 @@ enum rule_fact {
     RF_FAILURE, RF_STEP, RF_REPLY, RF_LINE, RF_GREETING, RF_CODE, RF_CAPS_BEFORE,
     RF_CAPS_AFTER, RF_CAPS, RF_FAMILY, RF_FAMILY_VERSION, RF_CERT_PROBLEM,
     RF_CERT_COVERS_SERVER, RF_CERT_SEEN, RF_SECURE, RF_USER, RF_HOST, RF_TLS_VERSION,
-    RF_MESSAGE, RF_LOG, RF_PORT, RF_ELAPSED_MS, RF_COUNT
+    RF_MESSAGE, RF_LOG, RF_PORT, RF_ELAPSED_MS, RF_SNI_CERT_DIFFERS, RF_SNI_DEFAULT_COVERS,
+    RF_COUNT
 };
 
 enum rule_op { RO_IS, RO_NOT, RO_MATCHES, RO_NOT_MATCHES, RO_HAS, RO_LACKS, RO_OVER, RO_UNDER };

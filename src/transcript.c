@@ -18,7 +18,8 @@ static void event_free(struct tr_event *e)
     free(e->status);
     free(e->message);
     free(e->ref);
-    free(e->data);
+    if (!transcript_in_blocks(e))
+        free(e->data);
 }
 
 void transcript_free(struct transcript *t)
@@ -26,6 +27,9 @@ void transcript_free(struct transcript *t)
     for (size_t i = 0; i < t->n; i++)
         event_free(&t->ev[i]);
     free(t->ev);
+    for (size_t i = 0; i < t->n_blocks; i++)
+        free(t->blocks[i].buf);
+    free(t->blocks);
     if (t->has_tls)
         tls_info_clear(&t->tls);
     if (t->spill) {
@@ -58,16 +62,74 @@ struct tr_event *transcript_add(struct transcript *t, enum tr_kind kind, int64_t
     return push(t, kind, t->t0_us + t_us);
 }
 
-static int copy_bytes(struct tr_event *e, const uint8_t *data, size_t len)
+bool transcript_in_blocks(const struct tr_event *e)
 {
-    e->data = malloc(len + 1);
-    if (!e->data)
+    return e->kind != TR_LITERAL;
+}
+
+#define TR_BLOCK (1u << 20)
+
+/* Room for len bytes at the end of the last block (a new block when it is
+ * full; bytes longer than a block get a block of their own). */
+static uint8_t *block_room(struct transcript *t, size_t ev, size_t len)
+{
+    struct tr_block *b = t->n_blocks ? &t->blocks[t->n_blocks - 1] : NULL;
+    if (b && b->cap - b->used >= len)
+        return b->buf + b->used;
+    if (t->n_blocks == t->cap_blocks) {
+        size_t cap = t->cap_blocks ? t->cap_blocks * 2 : 8;
+        struct tr_block *nb = realloc(t->blocks, cap * sizeof *nb);
+        if (!nb)
+            return NULL;
+        t->blocks = nb;
+        t->cap_blocks = cap;
+    }
+    size_t cap = len > TR_BLOCK ? len : TR_BLOCK;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    t->blocks[t->n_blocks++] = (struct tr_block){ .buf = buf, .cap = cap, .first_ev = ev };
+    return buf;
+}
+
+int transcript_set_data(struct transcript *t, struct tr_event *e, const void *data, size_t len)
+{
+    if (len >= SIZE_MAX - 1)
         return -1;
+    uint8_t *d;
+    if (transcript_in_blocks(e)) {
+        d = block_room(t, (size_t)(e - t->ev), len + 1);
+        if (!d)
+            return -1;
+        t->blocks[t->n_blocks - 1].used += len + 1;
+    } else {
+        free(e->data);
+        d = malloc(len + 1);
+        if (!d) {
+            e->data = NULL;
+            e->len = 0;
+            return -1;
+        }
+    }
     if (len)
-        memcpy(e->data, data, len);
-    e->data[len] = 0;
+        memcpy(d, data, len);
+    d[len] = 0;
+    e->data = d;
     e->len = len;
     return 0;
+}
+
+size_t transcript_block_of(const struct transcript *t, size_t ev)
+{
+    size_t lo = 0, hi = t->n_blocks;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->blocks[mid].first_ev <= ev)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static int copy_str(char **dst, const char *src)
@@ -203,7 +265,7 @@ int transcript_append(struct transcript *t, const struct session_event *ev)
     e->elapsed_us = ev->elapsed_us;
     int rc = 0;
     if (ev->type == SEV_SENT || ev->type == SEV_RECEIVED || ev->type == SEV_DISCARDED)
-        rc = copy_bytes(e, ev->data, ev->len);
+        rc = transcript_set_data(t, e, ev->data, ev->len);
     if (ev->type == SEV_OP_END)
         rc |= copy_str(&e->status, ev->status);
     rc |= copy_str(&e->message, ev->message);

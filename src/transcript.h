@@ -5,7 +5,10 @@
  * TRANSCRIPT_LITERAL_PREVIEW bytes are kept (within a budget for the whole
  * session) and the rest counted. With a spill store (transcript_spill()),
  * the whole literal or bulk reply also goes to a temporary file, bounded,
- * for the console's literal viewer to page through (src/spill.h). */
+ * for the console's literal viewer to page through (src/spill.h).
+ * The bytes of lines (SENT, RECEIVED, DISCARDED) are packed one after
+ * another in the transcript's blocks, in event order: no allocation per
+ * line, and a search can scan a block at memchr's speed. */
 #ifndef MAILSCOPE_TRANSCRIPT_H
 #define MAILSCOPE_TRANSCRIPT_H
 
@@ -30,26 +33,43 @@ enum tr_kind {
                                  * a command, or the operator's answer or note */
 };
 
+/* Laid out small (a million lines cost a million of these): the kind and
+ * state in a byte each, and the OP_END and LITERAL numbers sharing room. */
 struct tr_event {
-    enum tr_kind kind;
     int64_t t_us;               /* since the transcript began */
-    enum session_op op;
-    bool secure, ok;
-    enum failure_class fail;
-    enum session_state state;
     char *status;               /* OP_END */
     char *message;              /* OP_END, NOTICE, CLOSED, NOTE, WALK */
     char *ref;                  /* WALK: "playbook-id/step-id" */
-    uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy);
-                                 * LITERAL: the first bytes (preview) */
+    uint8_t *data;              /* SENT, RECEIVED, DISCARDED: bytes (NUL-terminated copy,
+                                 * in the transcript's blocks); LITERAL: the first bytes
+                                 * (preview), the event's own allocation */
     size_t len;
-    int64_t elapsed_us;         /* OP_END */
-    uint64_t literal_total, literal_seen;   /* LITERAL */
+    union {
+        int64_t elapsed_us;     /* OP_END */
+        struct {
+            uint64_t literal_total, literal_seen;   /* LITERAL */
+        };
+    };
+    enum session_op op;
+    enum failure_class fail;
+    enum tr_kind kind : 8;
+    enum session_state state : 8;
+    bool secure, ok;
+};
+
+/* Line bytes, each NUL-terminated, in event order; first_ev is the index of
+ * the first event whose bytes are in the block. */
+struct tr_block {
+    uint8_t *buf;
+    size_t used, cap;
+    size_t first_ev;
 };
 
 struct transcript {
     struct tr_event *ev;
     size_t n, cap;
+    struct tr_block *blocks;
+    size_t n_blocks, cap_blocks;
     int64_t t0_us;              /* monotonic start */
     struct timespec wall0;      /* wall-clock start */
     enum session_proto proto;
@@ -87,5 +107,14 @@ void transcript_count_text(uint64_t v, char *buf, size_t cap);
  * it (src/trjson.c); the transcript owns what the loader attaches to it.
  * NULL when memory ran out. */
 struct tr_event *transcript_add(struct transcript *t, enum tr_kind kind, int64_t t_us);
+/* Give e (an event of t) a copy of data[0..len), NUL-terminated: in the
+ * blocks for a line's bytes, its own allocation for a literal's preview.
+ * Events get their bytes in event order. 0, or -1 when memory ran out. */
+int transcript_set_data(struct transcript *t, struct tr_event *e, const void *data, size_t len);
+/* True when e's bytes lie in t's blocks (a line's, not a literal's). */
+bool transcript_in_blocks(const struct tr_event *e);
+/* The last block whose first event is ev or one before it: the block that
+ * holds ev's bytes when it has some there (0 when there are no blocks). */
+size_t transcript_block_of(const struct transcript *t, size_t ev);
 
 #endif

@@ -574,20 +574,9 @@ static int str_list(struct ld *l, json_t *o, const char *where, const char *key,
 
 /* ---- events ---- */
 
-/* What the loader attaches to an event goes through these two, so that the
- * transcript's way of storing bytes and strings is one place to change. */
-static int attach_bytes(struct transcript *t, struct tr_event *e, const void *bytes, size_t len)
-{
-    (void)t;
-    if (!(e->data = malloc(len + 1)))
-        return -1;
-    if (len)
-        memcpy(e->data, bytes, len);
-    e->data[len] = 0;
-    e->len = len;
-    return 0;
-}
-
+/* Strings the loader attaches to an event go through this one (bytes
+ * through transcript_set_data), so that how the transcript stores them is
+ * one place to change. */
 static int attach_str(struct transcript *t, char **field, const char *s, size_t len)
 {
     (void)t;
@@ -619,15 +608,15 @@ static int event_bytes(struct ld *l, struct transcript *t, json_t *o, const char
         return 0;   /* bytes on an event that shows none: ignored */
     if (b64) {
         char p[160];
-        uint8_t *d;
-        size_t dn;
-        if (b64_decode(b64, blen, &d, &dn) < 0)
+        uint8_t *bytes;
+        size_t n;
+        if (b64_decode(b64, blen, &bytes, &n) < 0)
             return fail(l, path_of(p, sizeof p, where, "data_b64"), "not valid base64");
-        int rc = attach_bytes(t, e, d, dn);
-        free(d);
+        int rc = transcript_set_data(t, e, bytes, n);
+        free(bytes);
         return rc < 0 ? fail(l, where, "out of memory") : 0;
     }
-    if (attach_bytes(t, e, text, tlen) < 0)
+    if (transcript_set_data(t, e, text, tlen) < 0)
         return fail(l, where, "out of memory");
     return 0;
 }

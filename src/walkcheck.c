@@ -58,7 +58,7 @@ static int run_start(struct walkcheck *c, struct loop *l, enum plan_until until)
         return -1;
     struct plan_options po = { .tls = o->tls, .until = until,
                                .auth = c->tg.auth_set ? c->tg.auth : o->auth,
-                               .no_discover = true, .user = o->user, .secret = c->tg.secret };
+                               .no_discover = true, .no_id = true, .user = o->user, .secret = c->tg.secret };
     plan_init(&r->plan, r->s, &r->t, o->url.proto, &po);
     return 0;
 }
@@ -232,6 +232,33 @@ static void judge_versions(struct walkcheck *c)
     done(c, modern);
 }
 
+/* ---- the certificate with and without SNI ------------------------------------ */
+
+static int sni_start(struct walkcheck *c, struct loop *l)
+{
+    const struct ms_options *o = c->tg.o;
+    char err[300];
+    if (o->tls == PLAN_TLS_NONE || !sni_name_for(o->url.host, o->servername, err, sizeof err)) {
+        detail(c, "%s", o->tls == PLAN_TLS_NONE ? "the sni check needs TLS (not --tls=none)" : err);
+        done(c, false);
+        return 0;
+    }
+    struct sni_options so = {
+        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
+        .implicit = o->tls == PLAN_TLS_IMPLICIT, .url = o->url_text, .family = o->family,
+        .tls = options_session_params(o).tls, .insecure = o->insecure,
+        .timeout_ms = o->timeout_ms, .expiry_warn_days = o->expiry_warn_days };
+    c->sni = sni_new(l, &so);
+    return c->sni ? 0 : -1;
+}
+
+/* Passes when a client without SNI is as well off as one with it. */
+static void judge_sni(struct walkcheck *c)
+{
+    detail(c, "%s", c->sni->summary);
+    done(c, c->sni->differs == 0 || (c->sni->differs > 0 && c->sni->default_covers > 0));
+}
+
 /* ---- the interface ------------------------------------------------------- */
 
 void walkcheck_start(struct walkcheck *c, struct loop *l, enum pb_check kind,
@@ -259,6 +286,7 @@ void walkcheck_start(struct walkcheck *c, struct loop *l, enum pb_check kind,
         break;
     case PBC_BACKEND: rc = tr_start(c, l, backend_port(c), true); break;
     case PBC_TLS_VERSIONS: rc = tv_start(c, l); break;
+    case PBC_SNI: rc = sni_start(c, l); break;
     default:
         detail(c, "unknown check");
         done(c, false);
@@ -292,6 +320,10 @@ bool walkcheck_advance(struct walkcheck *c)
         if (tlsversions_advance(&c->job))
             judge_versions(c);
         break;
+    case PBC_SNI:
+        if (sni_advance(c->sni))
+            judge_sni(c);
+        break;
     default:
         done(c, false);
     }
@@ -320,5 +352,6 @@ void walkcheck_free(struct walkcheck *c)
         tlsversions_job_free(&c->job);
         free(c->tv);
     }
+    sni_free(c->sni);
     memset(c, 0, sizeof *c);
 }

@@ -1,8 +1,9 @@
 /* walkcheck — the automatic checks of a walkthrough (playbook.h: connect,
- * starttls, cert-name, login, backend, tls-versions; a retest is a login).
+ * starttls, cert-name, login, backend, tls-versions, sni; a retest is a login).
  * Each runs on the caller's loop through the existing engine paths: a full
  * session with the step plan (connect, login: as probe does), a tlsrun
- * (starttls, backend, cert-name), the TLS-version runs (tlsversions.h).
+ * (starttls, backend, cert-name), the TLS-version runs (tlsversions.h), the
+ * two handshakes with and without SNI (sni.h).
  * Start one, then call walkcheck_advance() after every loop turn until it
  * returns true (the console), or walkcheck_wait() (batch). The result is a
  * pass or a fail with a sanitised detail for the operator and the ticket.
@@ -17,6 +18,7 @@
 #include "options.h"
 #include "plan.h"
 #include "playbook.h"
+#include "sni.h"
 #include "tlsrun.h"
 #include "tlsversions.h"
 #include "transcript.h"
@@ -49,6 +51,7 @@ struct walkcheck {
     bool have_tr;
     struct tlsversions *tv;         /* tls-versions */
     struct tlsversions_job job;
+    struct sni_check *sni;          /* sni */
 };
 
 /* Start kind (PBC_LOGIN for a retest). Always gives a walkcheck that

@@ -176,7 +176,8 @@ static int run_session(struct batch *b)
     if (!b->s)
         return -1;
     struct plan_options po = { .tls = b->o.tls, .until = b->o.until, .auth = b->o.auth,
-                               .no_discover = b->o.no_discover, .user = b->o.user,
+                               .no_discover = b->o.no_discover, .no_id = b->o.no_id,
+                               .user = b->o.user,
                                .secret = b->secret };
     plan_init(&b->plan, b->s, &b->t, b->o.url.proto, &po);
     for (;;) {

@@ -7,6 +7,10 @@
 /* One character: its byte length and display width. */
 static size_t next_char(const char *s, size_t len, int *cols)
 {
+    if ((unsigned char)*s < 0x80) {     /* ASCII: one column (what the slow path gives too) */
+        *cols = 1;
+        return 1;
+    }
     mbstate_t st;
     memset(&st, 0, sizeof st);
     wchar_t wc;

@@ -24,6 +24,7 @@
 #include "rlbridge.h"
 #include "sasl.h"
 #include "secret.h"
+#include "sni.h"
 #include "theme.h"
 #include "walkcmd.h"
 
@@ -63,6 +64,7 @@ static void end_session(struct console *c)
     walkui_session_ends(c, "the session was closed (a new connection was opened)");
     session_free(c->s);
     c->s = NULL;
+    tpane_detach(&c->tp);    /* the lines shown stay, as copies */
     transcript_free(&c->t);
     c->have_session = false;
     c->tp.consumed = 0;
@@ -96,7 +98,7 @@ static void connect_to(struct console *c, const char *url)
     }
     c->have_session = true;
     struct plan_options po = { .tls = c->o.tls, .until = c->o.until, .auth = c->o.auth,
-                               .no_discover = c->o.no_discover,
+                               .no_discover = c->o.no_discover, .no_id = c->o.no_id,
                                .user = c->o.user, .secret = c->secret, .interactive = true };
     plan_init(&c->plan, c->s, &c->t, c->o.url.proto, &po);
     plan_advance(&c->plan);   /* connect and read the greeting at once */
@@ -126,9 +128,15 @@ static bool confirm_plaintext(struct console *c, struct pending p)
     return true;
 }
 
-static bool ask_password(struct console *c, struct pending p)
+/* fresh: a typed /login or /auth asks again for a password that was typed
+ * and used (it may be the one refused, or the operator has a new one); one
+ * from --password-env, --password-file or the lab is used as given (/password
+ * replaces it). */
+static bool ask_password(struct console *c, struct pending p, bool fresh)
 {
-    if (c->secret || !needs_secret(p.mech))
+    /* A running walkthrough check borrows the secret: it stays until that ends. */
+    fresh = fresh && c->secret_spent && !c->wk.checking;
+    if (!needs_secret(p.mech) || (c->secret && !fresh))
         return false;
     c->pend = p;
     c->prompt = PROMPT_PASSWORD;
@@ -138,7 +146,22 @@ static bool ask_password(struct console *c, struct pending p)
     return true;
 }
 
-static void login(struct console *c, enum session_auth mech, const char *user)
+/* /password: whatever the kept password came from (typed, --password-env,
+ * the lab), the next login uses the one typed now (an app password, a
+ * token). */
+static void new_password(struct console *c)
+{
+    if (c->wk.checking) {
+        console_message(c, "a walkthrough check is using the password: wait for it to end");
+        return;
+    }
+    c->pend = (struct pending){ .kind = PEND_NONE };
+    c->prompt = PROMPT_PASSWORD;
+    c->plen = 0;
+    console_message(c, "new password for the next login (not shown, not kept in history)");
+}
+
+static void login(struct console *c, enum session_auth mech, const char *user, bool fresh)
 {
     struct pending p = { .kind = PEND_LOGIN, .mech = mech };
     snprintf(p.user, sizeof p.user, "%s", user && *user ? user : c->o.user ? c->o.user : "");
@@ -146,11 +169,12 @@ static void login(struct console *c, enum session_auth mech, const char *user)
         console_message(c, "who? /login USER (or --user, or user@ in the URL)");
         return;
     }
-    if (ask_password(c, p) || confirm_plaintext(c, p))
+    if (ask_password(c, p, fresh) || confirm_plaintext(c, p))
         return;
     if (!session_secure(c->s))
         session_allow_plaintext(c->s, true);   /* confirmed, or --allow-plaintext-login */
     session_login(c->s, mech, p.user, c->secret);
+    c->secret_spent = c->secret_typed;
 }
 
 void console_step(struct console *c)
@@ -169,10 +193,11 @@ void console_step(struct console *c)
     if (plan_next(&c->plan) == STEP_LOGIN && session_state(c->s) == SST_NOT_AUTHENTICATED) {
         struct pending p = { .kind = PEND_STEP, .mech = c->o.auth };
         snprintf(p.user, sizeof p.user, "%s", c->o.user ? c->o.user : "");
-        if (ask_password(c, p) || confirm_plaintext(c, p))
+        if (ask_password(c, p, false) || confirm_plaintext(c, p))
             return;
         if (!session_secure(c->s))
             session_allow_plaintext(c->s, true);
+        c->secret_spent = c->secret_typed;
     }
     c->plan.o.secret = c->secret;
     if (!plan_advance(&c->plan))
@@ -198,11 +223,16 @@ void console_prompt_done(struct console *c, bool accepted)
     } else if (was == PROMPT_PASSWORD && accepted) {
         secret_free(c->secret);
         c->secret = strdup(c->pbuf);
+        c->secret_typed = true;
+        c->secret_spent = false;
+        c->plan.o.secret = c->secret;   /* the plan must not keep the old one */
         c->message[0] = 0;
-        if (p.kind == PEND_STEP)
+        if (p.kind == PEND_NONE)
+            console_message(c, "the next login uses the password just typed");
+        else if (p.kind == PEND_STEP)
             console_step(c);
         else if (p.kind == PEND_LOGIN)
-            login(c, p.mech, p.user);
+            login(c, p.mech, p.user, false);
     } else if (was == PROMPT_CONFIRM && accepted && !strcasecmp(c->pbuf, "yes")) {
         c->o.allow_plaintext = true;
         session_allow_plaintext(c->s, true);
@@ -210,7 +240,7 @@ void console_prompt_done(struct console *c, bool accepted)
         if (p.kind == PEND_STEP)
             console_step(c);
         else if (p.kind == PEND_LOGIN)
-            login(c, p.mech, p.user);
+            login(c, p.mech, p.user, false);
         else if (p.kind == PEND_RAW)
             send_raw(c, p.line);
     } else {
@@ -308,6 +338,61 @@ static void compare_finish(struct console *c)
     c->message[0] = 0;
 }
 
+/* The text of a finished check into the transcript pane, line by line. */
+static void show_text(struct console *c, char *text)
+{
+    for (char *line = text, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        tpane_info(&c->tp, ROLE_NOTE, line);
+        if (!nl)
+            break;
+    }
+}
+
+/* Two handshakes on the session's port, with SNI and without, on the
+ * console's loop; the result is shown when both have answered. */
+static void sni_start(struct console *c)
+{
+    char err[300];
+    if (!c->o.url_text) {
+        console_message(c, "/connect first: /sni uses that host and port");
+        return;
+    }
+    if (c->sni) {
+        console_message(c, "an SNI check is already under way");
+        return;
+    }
+    if (c->o.tls == PLAN_TLS_NONE || !sni_name_for(c->o.url.host, c->o.servername, err, sizeof err)) {
+        console_message(c, "%s", c->o.tls == PLAN_TLS_NONE ? "/sni needs TLS (not --tls=none)" : err);
+        return;
+    }
+    struct sni_options so = {
+        .proto = c->o.url.proto, .host = c->o.url.host, .port = c->o.url.port,
+        .implicit = c->o.tls == PLAN_TLS_IMPLICIT, .url = c->o.url_text, .family = c->o.family,
+        .tls = options_session_params(&c->o).tls, .insecure = c->o.insecure,
+        .timeout_ms = c->o.timeout_ms, .expiry_warn_days = c->o.expiry_warn_days };
+    c->sni = sni_new(c->loop, &so);
+    console_message(c, c->sni ? "comparing the certificate with and without SNI..." : "out of memory");
+}
+
+static void sni_finish(struct console *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        sni_text(f, c->sni);
+        fclose(f);
+    }
+    show_text(c, text);
+    free(text);
+    sni_free(c->sni);
+    c->sni = NULL;
+    c->message[0] = 0;
+}
+
 /* The current session to a file, in the format of its extension. */
 static int write_session(struct console *c, const char *path, char *err, size_t errlen)
 {
@@ -372,7 +457,7 @@ static void auth_command(struct console *c, const char *args)
                         "external ntlm apop user login");
         return;
     }
-    login(c, m, user);
+    login(c, m, user, true);
 }
 
 static void tab_command(struct console *c, enum ipane_tab tab)
@@ -436,7 +521,10 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
         break;
     case CMD_LOGIN:
         if (connected(c))
-            login(c, c->o.url.proto == SESSION_IMAP ? AUTH_LOGIN : AUTH_USER, args);
+            login(c, c->o.url.proto == SESSION_IMAP ? AUTH_LOGIN : AUTH_USER, args, true);
+        break;
+    case CMD_PASSWORD:
+        new_password(c);
         break;
     case CMD_AUTH:
         if (connected(c))
@@ -469,6 +557,7 @@ static void command(struct console *c, const struct cmd_info *cmd, const char *a
     case CMD_B64: b64(c, args, false); break;
     case CMD_UNB64: b64(c, args, true); break;
     case CMD_COMPARE: compare_start(c, args); break;
+    case CMD_SNI: sni_start(c); break;
     case CMD_PS: labface_ps(c, args); break;
     case CMD_LOG: log_command(c, args); break;
     case CMD_GOTO: replay_goto(c, args); break;
@@ -651,6 +740,8 @@ static void run(struct console *c)
         loop_run_once(c->loop, waiting ? 200 : 1000);   /* the spinner turns while waiting */
         if (c->cmp && compare_advance(c->cmp))
             compare_finish(c);
+        if (c->sni && sni_advance(c->sni))
+            sni_finish(c);
         walkui_tick(c);
         if (c->steps_queued && c->have_session && !session_busy(c->s) &&
             c->prompt == PROMPT_NONE) {
@@ -671,6 +762,7 @@ static void finish(struct console *c)
     labface_stop(c);
     walkui_free(c);
     compare_free(c->cmp);
+    sni_free(c->sni);
     tpane_free(&c->tp);
     ipane_free(&c->ip);
     tv_free(&c->viewer);
@@ -745,11 +837,11 @@ int console_main(int argc, char **argv)
         console_usage(stdout);
         return 0;
     }
-    if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.save_chain ||
+    if (rc == 0 && (c->o.compare || c->o.tls_versions || c->o.sni || c->o.save_chain ||
                     c->o.output != OUT_TEXT || c->o.command)) {
-        snprintf(err, sizeof err, "--compare, --tls-versions, --save-chain, --command, --json and "
-                 "--output are probe options (mailscope probe ...); in the console use /compare "
-                 "and /chain save, and type commands");
+        snprintf(err, sizeof err, "--compare, --tls-versions, --sni, --save-chain, --command, --json "
+                 "and --output are probe options (mailscope probe ...); in the console use "
+                 "/compare, /sni and /chain save, and type commands");
         rc = -1;
     }
     if (rc < 0 || read_secret(c) < 0) {

@@ -53,6 +53,8 @@ struct console {
     struct loop *loop;
     struct ms_options o;
     char *secret;           /* password or token: from the options or asked; wiped */
+    bool secret_typed;      /* asked at the prompt (a typed /login asks again */
+    bool secret_spent;      /* ... once a login has used it) */
     struct session *s;
     struct transcript t;
     bool have_session;
@@ -75,6 +77,7 @@ struct console {
     uint64_t viewer_page;   /* its page shown (spilled literals are paged) */
     int ctrl_c;
     struct compare *cmp;    /* a /compare under way, else NULL */
+    struct sni_check *sni;  /* a /sni under way, else NULL */
     int steps_queued;       /* F5 presses waiting for the step in flight */
     char message[600];
     int sig_pipe[2];

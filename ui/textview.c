@@ -23,7 +23,7 @@ void tv_clear(struct textview *tv)
 {
     for (size_t i = 0; i < tv->n_blocks; i++)
         free(tv->blocks[i].buf);
-    tv->n_blocks = 0;
+    tv->n_blocks = tv->n_texts = 0;
     tv->n = tv->n_rows = tv->top = 0;
     tv->follow = true;
     tv->match_line = SIZE_MAX;
@@ -33,52 +33,66 @@ void tv_free(struct textview *tv)
 {
     tv_clear(tv);
     free(tv->blocks);
+    free(tv->texts);
     free(tv->lines);
-    free(tv->rows);
+    free(tv->scratch);
     memset(tv, 0, sizeof *tv);
 }
 
-static void add_rows(struct textview *tv, size_t line)
+void tv_set_source(struct textview *tv, const struct tv_source *src)
 {
-    const char *t = tv->lines[line].text;
-    size_t len = strlen(t);
-    struct wrap_row tmp[64];
-    size_t need = wrap_rows(t, len, tv->width, tmp, 64);
-    struct wrap_row *rows = need <= 64 ? tmp : malloc(need * sizeof *rows);
-    if (!rows)
-        return;
-    if (need > 64)
-        wrap_rows(t, len, tv->width, rows, need);
-    if (tv->n_rows + need > tv->rows_cap) {
-        size_t cap = tv->rows_cap ? tv->rows_cap : 256;
-        while (cap < tv->n_rows + need)
-            cap *= 2;
-        struct tv_row *r = realloc(tv->rows, cap * sizeof *r);
-        if (!r) {
-            if (rows != tmp)
-                free(rows);
-            return;
-        }
-        tv->rows = r;
-        tv->rows_cap = cap;
+    tv->src = *src;
+}
+
+const char *tv_text(struct textview *tv, size_t i, size_t *len)
+{
+    const struct tv_line *l = &tv->lines[i];
+    if (l->flags & TV_OWN) {
+        const char *t = l->key < tv->n_texts ? tv->texts[l->key].text : "";
+        *len = strlen(t);
+        return t;
     }
-    for (size_t i = 0; i < need; i++)
-        tv->rows[tv->n_rows++] = (struct tv_row){ (uint32_t)line, (uint32_t)rows[i].off,
-                                                  (uint32_t)rows[i].len };
-    if (rows != tmp)
-        free(rows);
+    if (!tv->scratch && !(tv->scratch = malloc(TV_RENDER_MAX))) {
+        *len = 0;
+        return "";
+    }
+    *len = tv->src.render ? tv->src.render(tv->src.ctx, l->key, tv->scratch, TV_RENDER_MAX) : 0;
+    if (!tv->src.render)
+        tv->scratch[0] = 0;
+    return tv->scratch;
+}
+
+static size_t rows_of(struct textview *tv, size_t i)
+{
+    size_t len;
+    const char *t = tv_text(tv, i, &len);
+    return wrap_rows(t, len, tv->width, NULL, 0);
+}
+
+/* The line that row r (< n_rows) belongs to. */
+static size_t line_of_row(const struct textview *tv, size_t r)
+{
+    size_t lo = 0, hi = tv->n;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tv->lines[mid].row <= r)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static void relayout(struct textview *tv, int width)
 {
-    size_t top_line = tv->n_rows && tv->top < tv->n_rows ? tv->rows[tv->top].line : 0;
+    size_t top_line = tv->top < tv->n_rows ? line_of_row(tv, tv->top) : 0;
     tv->width = width;
     tv->n_rows = 0;
-    for (size_t i = 0; i < tv->n; i++)
-        add_rows(tv, i);
-    tv->top = 0;
-    while (tv->top + 1 < tv->n_rows && tv->rows[tv->top].line < top_line)
-        tv->top++;
+    for (size_t i = 0; i < tv->n; i++) {
+        tv->lines[i].row = tv->n_rows;
+        tv->n_rows += rows_of(tv, i);
+    }
+    tv->top = top_line < tv->n ? tv->lines[top_line].row : 0;
 }
 
 /* A copy of text[0..len) in the current block (a new one when it is full;
@@ -100,7 +114,7 @@ static char *store(struct textview *tv, const char *text, size_t len)
         if (!buf)
             return NULL;
         b = &tv->blocks[tv->n_blocks++];
-        *b = (struct tv_block){ .buf = buf, .cap = cap, .first_line = tv->n };
+        *b = (struct tv_block){ .buf = buf, .cap = cap };
     }
     char *copy = b->buf + b->used;
     memcpy(copy, text, len);
@@ -109,24 +123,78 @@ static char *store(struct textview *tv, const char *text, size_t len)
     return copy;
 }
 
-void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,
-                     enum role role, const char *text)
+/* An own copy of text as text number n_texts; its index, or -1. */
+static long add_text(struct textview *tv, const char *text, size_t len)
+{
+    if (tv->n_texts == tv->texts_cap) {
+        size_t cap = tv->texts_cap ? tv->texts_cap * 2 : 256;
+        struct tv_text *t = realloc(tv->texts, cap * sizeof *t);
+        if (!t)
+            return -1;
+        tv->texts = t;
+        tv->texts_cap = cap;
+    }
+    char *copy = store(tv, text, len);
+    if (!copy)
+        return -1;
+    tv->texts[tv->n_texts] = (struct tv_text){ copy, 0 };
+    return (long)tv->n_texts++;
+}
+
+static bool add_line(struct textview *tv, struct tv_line line)
 {
     if (tv->n == tv->cap) {
         size_t cap = tv->cap ? tv->cap * 2 : 256;
         struct tv_line *l = realloc(tv->lines, cap * sizeof *l);
         if (!l)
-            return;
+            return false;
         tv->lines = l;
         tv->cap = cap;
     }
-    char *copy = store(tv, text, strlen(text));
-    if (!copy)
-        return;
-    tv->lines[tv->n] = (struct tv_line){ copy, role, prefix_role, (uint16_t)prefix_len, 0 };
+    line.row = tv->n_rows;
+    tv->lines[tv->n] = line;
     if (tv->width > 0)
-        add_rows(tv, tv->n);
+        tv->n_rows += rows_of(tv, tv->n);
     tv->n++;
+    return true;
+}
+
+static uint8_t prefix_byte(size_t prefix_len)
+{
+    return (uint8_t)(prefix_len < UINT8_MAX ? prefix_len : UINT8_MAX);
+}
+
+void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,
+                     enum role role, const char *text)
+{
+    long k = add_text(tv, text, strlen(text));
+    if (k < 0)
+        return;
+    if (!add_line(tv, (struct tv_line){ .key = (uint32_t)k, .flags = TV_OWN, .role = (uint8_t)role,
+                                        .prefix_role = (uint8_t)prefix_role,
+                                        .prefix_len = prefix_byte(prefix_len) }))
+        tv->n_texts--;
+}
+
+void tv_add_keyed(struct textview *tv, enum role prefix_role, size_t prefix_len, enum role role,
+                  uint32_t key)
+{
+    add_line(tv, (struct tv_line){ .key = key, .role = (uint8_t)role,
+                                   .prefix_role = (uint8_t)prefix_role,
+                                   .prefix_len = prefix_byte(prefix_len) });
+}
+
+void tv_materialize(struct textview *tv)
+{
+    for (size_t i = 0; i < tv->n; i++) {
+        if (tv->lines[i].flags & TV_OWN)
+            continue;
+        size_t len;
+        const char *t = tv_text(tv, i, &len);
+        long k = add_text(tv, t, len);
+        tv->lines[i].key = k < 0 ? UINT32_MAX : (uint32_t)k;   /* out of memory: shown empty */
+        tv->lines[i].flags |= TV_OWN;
+    }
 }
 
 void tv_add_text(struct textview *tv, enum role role, const char *text)
@@ -148,16 +216,21 @@ void tv_addf(struct textview *tv, enum role role, const char *fmt, ...)
 
 void tv_set_ref(struct textview *tv, uint32_t ref)
 {
-    if (tv->n)
-        tv->lines[tv->n - 1].ref = ref;
+    const struct tv_line *l = tv->n ? &tv->lines[tv->n - 1] : NULL;
+    if (l && (l->flags & TV_OWN) && l->key < tv->n_texts)
+        tv->texts[l->key].ref = ref;
 }
 
 uint32_t tv_ref_in_view(const struct textview *tv, int height)
 {
+    if (tv->top >= tv->n_rows || height <= 0)
+        return 0;
     size_t end = tv->top + (size_t)height < tv->n_rows ? tv->top + (size_t)height : tv->n_rows;
-    for (size_t r = end; r-- > tv->top;)
-        if (tv->lines[tv->rows[r].line].ref)
-            return tv->lines[tv->rows[r].line].ref;
+    size_t first = line_of_row(tv, tv->top);
+    for (size_t i = line_of_row(tv, end - 1) + 1; i-- > first;)
+        if ((tv->lines[i].flags & TV_OWN) && tv->lines[i].key < tv->n_texts &&
+            tv->texts[tv->lines[i].key].ref)
+            return tv->texts[tv->lines[i].key].ref;
     return 0;
 }
 
@@ -166,20 +239,44 @@ void tv_add(struct textview *tv, enum role role, const char *text)
     tv_add_prefixed(tv, role, 0, role, text);
 }
 
-static void draw_row(struct textview *tv, WINDOW *w, int y, const struct tv_row *r)
+static void draw_row(struct textview *tv, WINDOW *w, int y, size_t line, const char *text,
+                     const struct wrap_row *r)
 {
-    const struct tv_line *l = &tv->lines[r->line];
-    const char *t = l->text + r->off;
+    const struct tv_line *l = &tv->lines[line];
+    const char *t = text + r->off;
     size_t len = r->len, pre = 0;
     if (r->off < l->prefix_len)
         pre = l->prefix_len - r->off < len ? l->prefix_len - r->off : len;
     wmove(w, y, 0);
-    bool hit = r->line == tv->match_line;
-    wattrset(w, hit ? theme_attr(ROLE_MATCH) : theme_attr(l->prefix_role));
+    bool hit = line == tv->match_line;
+    wattrset(w, hit ? theme_attr(ROLE_MATCH) : theme_attr((enum role)l->prefix_role));
     waddnstr(w, t, (int)pre);
-    wattrset(w, hit ? theme_attr(ROLE_MATCH) : theme_attr(l->role));
+    wattrset(w, hit ? theme_attr(ROLE_MATCH) : theme_attr((enum role)l->role));
     waddnstr(w, t + pre, (int)(len - pre));
     wattrset(w, A_NORMAL);
+}
+
+/* Draw line's rows from its row `from` on at window rows y.. < h; returns
+ * the next window row. */
+static int draw_line(struct textview *tv, WINDOW *w, int y, int h, size_t line, size_t from)
+{
+    size_t len;
+    const char *t = tv_text(tv, line, &len);
+    struct wrap_row tmp[64];
+    size_t want = from + (size_t)(h - y);
+    size_t max = want < 64 ? want : 64;
+    size_t need = wrap_rows(t, len, tv->width, tmp, max);
+    size_t have = need < want ? need : want;
+    struct wrap_row *rows = tmp;
+    if (have > 64 && (rows = malloc(have * sizeof *rows)) != NULL)
+        wrap_rows(t, len, tv->width, rows, have);
+    else if (have > 64)
+        return h;
+    for (size_t k = from; k < have && y < h; k++)
+        draw_row(tv, w, y++, line, t, &rows[k]);
+    if (rows != tmp)
+        free(rows);
+    return y;
 }
 
 void tv_draw(struct textview *tv, WINDOW *w)
@@ -190,8 +287,11 @@ void tv_draw(struct textview *tv, WINDOW *w)
     if (tv->follow)
         tv->top = tv->n_rows > (size_t)h ? tv->n_rows - (size_t)h : 0;
     werase(w);
-    for (int y = 0; y < h && tv->top + (size_t)y < tv->n_rows; y++)
-        draw_row(tv, w, y, &tv->rows[tv->top + (size_t)y]);
+    if (tv->top < tv->n_rows) {
+        size_t line = line_of_row(tv, tv->top), from = tv->top - tv->lines[line].row;
+        for (int y = 0; y < h && line < tv->n; line++, from = 0)
+            y = draw_line(tv, w, y, h, line, from);
+    }
     wnoutrefresh(w);
 }
 
@@ -222,15 +322,18 @@ void tv_end(struct textview *tv, int height)
 }
 
 /* The pattern byte to look for first: the one rarest in a sample of the
- * text, so that few candidates need checking (a common letter like 'e'
- * would make every line a candidate). */
-static size_t anchor_of(const struct textview *tv, const char *pat, size_t plen)
+ * lines (64 spread over the view), so that few candidates need checking (a
+ * common letter like 'e' would make every line a candidate). */
+static size_t anchor_of(struct textview *tv, const char *pat, size_t plen)
 {
     size_t count[256] = { 0 };
-    const struct tv_block *b = &tv->blocks[tv->n_blocks / 2];
-    size_t n = b->used < 65536 ? b->used : 65536;
-    for (size_t i = 0; i < n; i++)
-        count[tolower((unsigned char)b->buf[i])]++;
+    size_t step = tv->n / 64 ? tv->n / 64 : 1;
+    for (size_t i = 0; i < tv->n; i += step) {
+        size_t len;
+        const char *t = tv_text(tv, i, &len);
+        for (size_t k = 0; k < len && k < 1024; k++)
+            count[tolower((unsigned char)t[k])]++;
+    }
     size_t best = 0;
     for (size_t k = 1; k < plen; k++)
         if (count[(unsigned char)pat[k]] < count[(unsigned char)pat[best]])
@@ -238,20 +341,20 @@ static size_t anchor_of(const struct textview *tv, const char *pat, size_t plen)
     return best;
 }
 
-/* Case-insensitive search of pat (lower-cased, plen > 0) in buf[from..to):
- * candidates are found with memchr on both cases of the anchor byte, so a
- * million lines are scanned at memchr's speed. Returns the offset or -1. */
-static long find_ci(const char *buf, size_t from, size_t to, const char *pat, size_t plen,
-                    size_t anchor)
+long tv_find_ci(const char *buf, size_t from, size_t to, const struct tv_pattern *p)
 {
+    const char *pat = p->pat;
+    size_t plen = p->len, anchor = p->anchor;
     unsigned char lo = (unsigned char)pat[anchor], up = (unsigned char)toupper(lo);
-    const char *end = buf + to, *p = buf + from + anchor;
+    const char *end = buf + to, *c0 = buf + from + anchor;
     const char *nl = NULL, *nu = NULL;   /* next candidate of each case, found lazily */
-    while (p < end) {
-        if (!nl || nl < p)
-            nl = memchr(p, lo, (size_t)(end - p));
-        if (up != lo && (!nu || nu < p))
-            nu = memchr(p, up, (size_t)(end - p));
+    if (to < from + plen)
+        return -1;
+    for (const char *q = c0; q < end;) {
+        if (!nl || nl < q)
+            nl = memchr(q, lo, (size_t)(end - q));
+        if (up != lo && (!nu || nu < q))
+            nu = memchr(q, up, (size_t)(end - q));
         if (!nl)
             nl = end;
         if (up == lo || !nu)
@@ -264,95 +367,93 @@ static long find_ci(const char *buf, size_t from, size_t to, const char *pat, si
             k++;
         if (k == plen)
             return c - buf;
-        p = c + anchor + 1;
+        q = c + anchor + 1;
     }
     return -1;
 }
 
-/* The line whose text holds block offset off (lines are in order in a block). */
-static size_t line_at(const struct textview *tv, size_t blk, size_t off)
+static bool line_has(struct textview *tv, size_t i, const struct tv_pattern *p)
 {
-    const struct tv_block *b = &tv->blocks[blk];
-    size_t lo = b->first_line, hi = blk + 1 < tv->n_blocks ? tv->blocks[blk + 1].first_line : tv->n;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((size_t)(tv->lines[mid].text - b->buf) <= off)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    size_t len;
+    const char *t = tv_text(tv, i, &len);
+    return tv_find_ci(t, 0, len, p) >= 0;
 }
 
-static size_t block_of(const struct textview *tv, size_t line)
+/* The line of lines a..b (keyed, keys rising) whose key is key (the first
+ * one after it if none is). */
+static size_t line_of_key(const struct textview *tv, size_t a, size_t b, uint32_t key)
 {
-    size_t lo = 0, hi = tv->n_blocks;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tv->blocks[mid].first_line <= line)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static size_t block_end_line(const struct textview *tv, size_t blk)
-{
-    return blk + 1 < tv->n_blocks ? tv->blocks[blk + 1].first_line : tv->n;
-}
-
-/* Where line's text starts in block blk; the block's end for a later line. */
-static size_t line_off(const struct textview *tv, size_t blk, size_t line)
-{
-    return line < block_end_line(tv, blk) ? (size_t)(tv->lines[line].text - tv->blocks[blk].buf)
-                                          : tv->blocks[blk].used;
-}
-
-/* Forward: the first line from `line` on that holds pat; backward: the last
- * one up to `line`. No wrapping; SIZE_MAX if none. */
-static size_t search_from(const struct textview *tv, size_t line, const char *pat, size_t plen,
-                          bool forward)
-{
-    size_t anchor = anchor_of(tv, pat, plen);
-    size_t home = block_of(tv, line);
-    if (forward) {
-        for (size_t blk = home; blk < tv->n_blocks; blk++) {
-            const struct tv_block *b = &tv->blocks[blk];
-            long at = find_ci(b->buf, blk == home ? line_off(tv, blk, line) : 0, b->used, pat, plen,
-                              anchor);
-            if (at >= 0)
-                return line_at(tv, blk, (size_t)at);
-        }
-        return SIZE_MAX;
-    }
-    for (size_t blk = home + 1; blk-- > 0;) {
-        const struct tv_block *b = &tv->blocks[blk];
-        size_t to = blk == home ? line_off(tv, blk, line + 1) : b->used, best = SIZE_MAX;
-        for (size_t from = 0;;) {
-            long at = find_ci(b->buf, from, to, pat, plen, anchor);
-            if (at < 0)
-                break;
-            best = line_at(tv, blk, (size_t)at);
-            from = line_off(tv, blk, best + 1);
-        }
-        if (best != SIZE_MAX)
-            return best;
-    }
-    return SIZE_MAX;
-}
-
-static size_t first_row_of(const struct textview *tv, size_t line)
-{
-    size_t lo = 0, hi = tv->n_rows;
+    size_t lo = a, hi = b + 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (tv->rows[mid].line < line)
+        if (tv->lines[mid].key < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    return lo <= b ? lo : b;
+}
+
+/* The hit among keyed lines a..b (a <= b), first or last; SIZE_MAX if none. */
+static size_t search_run(struct textview *tv, size_t a, size_t b, const struct tv_pattern *p,
+                         bool forward)
+{
+    if (tv->src.find) {
+        uint32_t k = tv->src.find(tv->src.ctx, tv->lines[a].key, tv->lines[b].key, p, forward);
+        return k == UINT32_MAX ? SIZE_MAX : line_of_key(tv, a, b, k);
+    }
+    for (size_t n = 0; n <= b - a; n++) {
+        size_t i = forward ? a + n : b - n;
+        if (line_has(tv, i, p))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static bool keyed(const struct textview *tv, size_t i)
+{
+    return !(tv->lines[i].flags & TV_OWN);
+}
+
+/* Forward: the first line from `line` on that holds p; backward: the last
+ * one up to `line`. No wrapping; SIZE_MAX if none. Own lines are searched
+ * one by one, each run of keyed lines by the source at once. */
+static size_t search_from(struct textview *tv, size_t line, const struct tv_pattern *p,
+                          bool forward)
+{
+    if (forward) {
+        for (size_t i = line; i < tv->n;) {
+            if (!keyed(tv, i)) {
+                if (line_has(tv, i, p))
+                    return i;
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j + 1 < tv->n && keyed(tv, j + 1))
+                j++;
+            size_t hit = search_run(tv, i, j, p, true);
+            if (hit != SIZE_MAX)
+                return hit;
+            i = j + 1;
+        }
+        return SIZE_MAX;
+    }
+    for (size_t i = line + 1; i-- > 0;) {
+        if (!keyed(tv, i)) {
+            if (line_has(tv, i, p))
+                return i;
+            continue;
+        }
+        size_t j = i;
+        while (j > 0 && keyed(tv, j - 1))
+            j--;
+        size_t hit = search_run(tv, j, i, p, false);
+        if (hit != SIZE_MAX)
+            return hit;
+        i = j;
+    }
+    return SIZE_MAX;
 }
 
 bool tv_search(struct textview *tv, const char *pattern, bool forward, int height)
@@ -365,23 +466,24 @@ bool tv_search(struct textview *tv, const char *pattern, bool forward, int heigh
         return false;
     for (size_t k = 0; k <= plen; k++)
         pat[k] = (char)tolower((unsigned char)pattern[k]);
-    size_t start = tv->match_line != SIZE_MAX ? tv->match_line
-                 : tv->top < tv->n_rows ? tv->rows[tv->top].line : 0;
+    struct tv_pattern p = { pat, plen, anchor_of(tv, pat, plen) };
+    size_t start = tv->match_line != SIZE_MAX && tv->match_line < tv->n ? tv->match_line
+                 : tv->top < tv->n_rows ? line_of_row(tv, tv->top) : 0;
     size_t i;
     if (forward) {
-        i = start + 1 < tv->n ? search_from(tv, start + 1, pat, plen, true) : SIZE_MAX;
+        i = start + 1 < tv->n ? search_from(tv, start + 1, &p, true) : SIZE_MAX;
         if (i == SIZE_MAX)
-            i = search_from(tv, 0, pat, plen, true);   /* wrap */
+            i = search_from(tv, 0, &p, true);   /* wrap */
     } else {
-        i = start > 0 ? search_from(tv, start - 1, pat, plen, false) : SIZE_MAX;
+        i = start > 0 ? search_from(tv, start - 1, &p, false) : SIZE_MAX;
         if (i == SIZE_MAX)
-            i = search_from(tv, tv->n - 1, pat, plen, false);
+            i = search_from(tv, tv->n - 1, &p, false);
     }
     free(pat);
     if (i == SIZE_MAX)
         return false;
     tv->match_line = i;
-    size_t row = first_row_of(tv, i);
+    size_t row = tv->width > 0 ? tv->lines[i].row : 0;
     tv->follow = false;
     tv->top = row > (size_t)height / 2 ? row - (size_t)height / 2 : 0;
     tv_scroll(tv, 0, height);

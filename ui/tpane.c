@@ -1,5 +1,6 @@
 #include "tpane.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,27 +13,297 @@
 
 #define SHOW_MAX 16384      /* bytes of one line shown; the rest is counted */
 
+static size_t render(void *ctx, uint32_t key, char *buf, size_t cap);
+static uint32_t find(void *ctx, uint32_t first, uint32_t last, const struct tv_pattern *p,
+                     bool forward);
+
 void tpane_init(struct tpane *tp)
 {
     memset(tp, 0, sizeof *tp);
     tv_init(&tp->tv);
+    tv_set_source(&tp->tv, &(struct tv_source){ render, find, tp });
+    tp->stamp_sec = INT64_MIN;
 }
 
-void tpane_free(struct tpane *tp) { tv_free(&tp->tv); }
+void tpane_free(struct tpane *tp)
+{
+    tv_free(&tp->tv);
+    free(tp->odd);
+}
 
 void tpane_info(struct tpane *tp, enum role role, const char *text)
 {
     tv_add_text(&tp->tv, role, text);
 }
 
-static void stamp(const struct transcript *t, const struct tr_event *e, char *buf, size_t cap)
+/* "HH:MM:SS.mmm C:" or "... S:" for a sent or received line, into buf (32
+ * bytes); its length. localtime_r runs once per second shown. */
+static size_t prefix_of(struct tpane *tp, const struct transcript *t, const struct tr_event *e,
+                        char *buf)
 {
     int64_t us = (int64_t)t->wall0.tv_sec * 1000000 + t->wall0.tv_nsec / 1000 + e->t_us;
-    time_t secs = (time_t)(us / 1000000);
-    struct tm tm;
-    localtime_r(&secs, &tm);
-    snprintf(buf, cap, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(us / 1000 % 1000));
+    int64_t secs = us / 1000000;
+    if (secs != tp->stamp_sec) {
+        time_t tt = (time_t)secs;
+        struct tm tm;
+        localtime_r(&tt, &tm);
+        snprintf(tp->stamp_hms, sizeof tp->stamp_hms, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        tp->stamp_sec = secs;
+    }
+    int ms = (int)(us / 1000 % 1000);
+    if (ms < 0 || strlen(tp->stamp_hms) != 8)
+        return (size_t)snprintf(buf, 32, "%s.%03d %s", tp->stamp_hms, ms,
+                                e->kind == TR_SENT ? "C:" : "S:");
+    /* snprintf's result, written directly: a search may build a million */
+    memcpy(buf, tp->stamp_hms, 8);
+    char *p = buf + 8;
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = ' ';
+    *p++ = e->kind == TR_SENT ? 'C' : 'S';
+    *p++ = ':';
+    *p = 0;
+    return (size_t)(p - buf);
+}
+
+static bool is_wire(const struct tr_event *e)
+{
+    return e->kind == TR_SENT || e->kind == TR_RECEIVED;
+}
+
+/* The shown text of a line is its bytes unchanged: a search of the bytes
+ * is a search of what is shown. */
+static bool shown_as_is(const struct tr_event *e)
+{
+    return e->len <= SHOW_MAX && sanitize_is_clean(e->data, e->len);
+}
+
+/* A sent or received line as it was shown when the pane kept a copy:
+ * prefix, a space, the sanitised bytes (at most SHOW_MAX). */
+static size_t render(void *ctx, uint32_t key, char *buf, size_t cap)
+{
+    struct tpane *tp = ctx;
+    const struct transcript *t = tp->t;
+    buf[0] = 0;
+    if (!t || key >= t->n || !is_wire(&t->ev[key]) || cap < 40)
+        return 0;
+    const struct tr_event *e = &t->ev[key];
+    size_t n = prefix_of(tp, t, e, buf);
+    buf[n++] = ' ';
+    bool as_is = shown_as_is(e);
+    char *clean = as_is ? NULL : sanitize_text(e->data, e->len, SHOW_MAX);
+    const char *body = clean ? clean : (const char *)e->data;
+    size_t len = clean ? strlen(clean) : as_is ? e->len : 0;
+    if (len > cap - 1 - n)
+        len = cap - 1 - n;
+    memcpy(buf + n, body, len);
+    n += len;
+    buf[n] = 0;
+    free(clean);
+    return n;
+}
+
+/* ---- search ---- */
+
+#define NONE UINT32_MAX
+
+/* Index in odd of the first key >= k. */
+static size_t odd_lower(const struct tpane *tp, uint64_t k)
+{
+    size_t lo = 0, hi = tp->n_odd;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tp->odd[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool is_odd(const struct tpane *tp, uint32_t k)
+{
+    size_t i = odd_lower(tp, k);
+    return i < tp->n_odd && tp->odd[i] == k;
+}
+
+static bool rendered_has(struct tpane *tp, uint32_t key, const struct tv_pattern *p, char *buf)
+{
+    size_t n = render(tp, key, buf, TV_RENDER_MAX);
+    return tv_find_ci(buf, 0, n, p) >= 0;
+}
+
+/* The hits of p in block b's bytes of events first..last that are hits in
+ * their shown text: the first (forward) or the last. */
+static uint32_t scan_block(struct tpane *tp, size_t b, uint32_t first, uint32_t last,
+                           const struct tv_pattern *p, bool forward, char *rbuf)
+{
+    const struct transcript *t = tp->t;
+    const struct tr_block *blk = &t->blocks[b];
+    size_t end_ev = b + 1 < t->n_blocks ? t->blocks[b + 1].first_ev : t->n;
+    size_t c = first > blk->first_ev ? first : blk->first_ev;
+    size_t hi = last < end_ev ? last : end_ev - 1;
+    while (c <= hi && !(transcript_in_blocks(&t->ev[c]) && t->ev[c].data))
+        c++;
+    if (c > hi)
+        return NONE;
+    uint32_t best = NONE;
+    const char *buf = (const char *)blk->buf;
+    for (size_t from = (size_t)(t->ev[c].data - blk->buf); from < blk->used;) {
+        long at = tv_find_ci(buf, from, blk->used, p);
+        if (at < 0)
+            break;
+        const uint8_t *hit = blk->buf + at;
+        while (c <= hi && !(transcript_in_blocks(&t->ev[c]) && t->ev[c].data &&
+                            hit >= t->ev[c].data && hit <= t->ev[c].data + t->ev[c].len))
+            c++;
+        if (c > hi)
+            break;
+        if (is_wire(&t->ev[c]) && (!is_odd(tp, (uint32_t)c) || rendered_has(tp, (uint32_t)c, p, rbuf))) {
+            best = (uint32_t)c;
+            if (forward)
+                break;
+        }
+        from = (size_t)(t->ev[c].data + t->ev[c].len + 1 - blk->buf);
+        c++;
+    }
+    return best;
+}
+
+static uint32_t scan_blocks(struct tpane *tp, uint32_t first, uint32_t last,
+                            const struct tv_pattern *p, bool forward, char *rbuf)
+{
+    const struct transcript *t = tp->t;
+    if (!t->n_blocks)
+        return NONE;
+    size_t b0 = transcript_block_of(t, first), b1 = transcript_block_of(t, last);
+    for (size_t n = 0; n <= b1 - b0; n++) {
+        uint32_t hit = scan_block(tp, forward ? b0 + n : b1 - n, first, last, p, forward, rbuf);
+        if (hit != NONE)
+            return hit;
+    }
+    return NONE;
+}
+
+/* The lines whose shown text differs from their bytes, rendered. */
+static uint32_t scan_odd(struct tpane *tp, uint32_t first, uint32_t last,
+                         const struct tv_pattern *p, bool forward, char *rbuf)
+{
+    size_t lo = odd_lower(tp, first), hi = odd_lower(tp, (uint64_t)last + 1);
+    for (size_t n = 0; n < hi - lo; n++) {
+        uint32_t k = tp->odd[forward ? lo + n : hi - 1 - n];
+        if (rendered_has(tp, k, p, rbuf))
+            return k;
+    }
+    return NONE;
+}
+
+/* Where in a line's prefix ("HH:MM:SS.mmm C: ") a hit of p could begin:
+ * a bit per offset, 0 when none can. */
+static uint32_t prefix_starts(const struct tv_pattern *p)
+{
+    static const char tmpl[] = "00:00:00.000 X: ";
+    uint32_t starts = 0;
+    for (size_t o = 0; o < sizeof tmpl - 1; o++) {
+        bool ok = true;
+        for (size_t k = 0; ok && k < p->len && o + k < sizeof tmpl - 1; k++) {
+            char c = p->pat[k], m = tmpl[o + k];
+            ok = m == '0' ? c >= '0' && c <= '9' : m == 'X' ? c == 'c' || c == 's' : c == m;
+        }
+        if (ok)
+            starts |= 1u << o;
+    }
+    return starts;
+}
+
+/* Hits that begin in the prefix of a line shown as is: p is compared at
+ * each offset where it could begin, over the prefix and the line's bytes. */
+static uint32_t scan_prefix(struct tpane *tp, uint32_t first, uint32_t last,
+                            const struct tv_pattern *p, bool forward)
+{
+    uint32_t starts = prefix_starts(p);
+    if (!starts)
+        return NONE;
+    const struct transcript *t = tp->t;
+    char *buf = malloc(32 + p->len);
+    uint32_t hit = NONE;
+    for (uint64_t n = 0; buf && hit == NONE && n <= (uint64_t)last - first; n++) {
+        uint32_t k = (uint32_t)(forward ? first + n : last - n);
+        const struct tr_event *e = &t->ev[k];
+        if (!is_wire(e) || (tp->n_odd && is_odd(tp, k)))
+            continue;
+        size_t len = 16;
+        if (starts & 0xfff)     /* the time stamp could hold a hit's start */
+            len = prefix_of(tp, t, e, buf);
+        else                    /* only " C: " could: the time stamp is not written */
+            memcpy(buf + 12, e->kind == TR_SENT ? " C:" : " S:", 3), len = 15;
+        buf[len++] = ' ';
+        size_t head = e->len < p->len ? e->len : p->len;
+        memcpy(buf + len, e->data, head);
+        len += head;
+        for (size_t o = 0; o < len && (starts >> o); o++) {
+            if (!(starts >> o & 1) || o + p->len > len)
+                continue;
+            size_t m = 0;
+            while (m < p->len && tolower((unsigned char)buf[o + m]) == (unsigned char)p->pat[m])
+                m++;
+            if (m == p->len) {
+                hit = k;
+                break;
+            }
+        }
+    }
+    free(buf);
+    return hit;
+}
+
+/* The view's search of a run of keyed lines: the lines' bytes in the
+ * transcript's blocks at memchr's speed, the few lines whose shown text is
+ * not their bytes rendered, and the prefixes only when p could begin in one. */
+static uint32_t find(void *ctx, uint32_t first, uint32_t last, const struct tv_pattern *p,
+                     bool forward)
+{
+    struct tpane *tp = ctx;
+    if (!tp->t || last >= tp->t->n || first > last)
+        return NONE;
+    char *rbuf = malloc(TV_RENDER_MAX);
+    if (!rbuf)
+        return NONE;
+    uint32_t hit = scan_blocks(tp, first, last, p, forward, rbuf);
+    /* Then only where a hit would come before (forward) or after this one. */
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t lo = first, hi = last;
+        if (hit != NONE && (forward ? hit == first : hit == last))
+            break;
+        if (hit != NONE && forward)
+            hi = hit - 1;
+        else if (hit != NONE)
+            lo = hit + 1;
+        uint32_t h = pass == 0 ? scan_odd(tp, lo, hi, p, forward, rbuf)
+                               : scan_prefix(tp, lo, hi, p, forward);
+        if (h != NONE)
+            hit = h;
+    }
+    free(rbuf);
+    return hit;
+}
+
+/* ---- lines ---- */
+
+static void add_odd(struct tpane *tp, uint32_t key)
+{
+    if (tp->n_odd == tp->cap_odd) {
+        size_t cap = tp->cap_odd ? tp->cap_odd * 2 : 64;
+        uint32_t *o = realloc(tp->odd, cap * sizeof *o);
+        if (!o)
+            return;
+        tp->odd = o;
+        tp->cap_odd = cap;
+    }
+    tp->odd[tp->n_odd++] = key;
 }
 
 static enum role received_role(const struct transcript *t, const struct tr_event *e)
@@ -59,31 +330,23 @@ static void hex_line(struct tpane *tp, const struct tr_event *e)
 
 static void wire_line(struct tpane *tp, const struct transcript *t, const struct tr_event *e)
 {
-    char prefix[32], *clean = sanitize_text(e->data, e->len, SHOW_MAX);
-    stamp(t, e, prefix, sizeof prefix);
-    size_t plen = strlen(prefix);
-    snprintf(prefix + plen, sizeof prefix - plen, " %s", e->kind == TR_SENT ? "C:" : "S:");
-    plen = strlen(prefix);
-    size_t n = plen + 1 + (clean ? strlen(clean) : 0) + 1;
-    char *line = malloc(n);
-    if (line && clean) {
-        snprintf(line, n, "%s %s", prefix, clean);
-        enum role role = e->kind == TR_SENT ? ROLE_SENT : received_role(t, e);
-        tv_add_prefixed(&tp->tv, e->secure ? ROLE_DIM : ROLE_CLEAR, plen, role, line);
-        if (tp->raw && !sanitize_is_clean(e->data, e->len))
-            hex_line(tp, e);
-        char decoded[600], note[640];
-        if (e->kind == TR_RECEIVED && lineclass_challenge_text(e->data, e->len, decoded,
-                                                               sizeof decoded)) {
-            snprintf(note, sizeof note, "               (base64: %s)", decoded);
-            tv_add(&tp->tv, ROLE_DIM, note);
-        }
+    uint32_t key = (uint32_t)(e - t->ev);
+    char prefix[32];
+    size_t plen = prefix_of(tp, t, e, prefix);
+    bool clean = sanitize_is_clean(e->data, e->len);
+    if (!clean || e->len > SHOW_MAX)
+        add_odd(tp, key);
+    enum role role = e->kind == TR_SENT ? ROLE_SENT : received_role(t, e);
+    tv_add_keyed(&tp->tv, e->secure ? ROLE_DIM : ROLE_CLEAR, plen, role, key);
+    if (tp->raw && !clean)
+        hex_line(tp, e);
+    char decoded[600], note[640];
+    if (e->kind == TR_RECEIVED && lineclass_challenge_text(e->data, e->len, decoded,
+                                                           sizeof decoded)) {
+        snprintf(note, sizeof note, "               (base64: %s)", decoded);
+        tv_add(&tp->tv, ROLE_DIM, note);
     }
-    free(line);
-    free(clean);
 }
-
-
 
 static void op_end(struct tpane *tp, const struct transcript *t, const struct tr_event *e)
 {
@@ -242,6 +505,7 @@ void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textvie
 
 bool tpane_sync(struct tpane *tp, const struct transcript *t)
 {
+    tp->t = t;
     size_t end = t->n;
     /* A literal still arriving is shown once its count is final (bulk POP3
      * data, of unknown size, once something follows it). */
@@ -258,11 +522,21 @@ bool tpane_sync(struct tpane *tp, const struct transcript *t)
 void tpane_clear(struct tpane *tp, const struct transcript *t)
 {
     tv_clear(&tp->tv);
+    tp->n_odd = 0;
+    tp->t = t;
     tp->consumed = t->n;
 }
 
 void tpane_rebuild(struct tpane *tp)
 {
     tv_clear(&tp->tv);
+    tp->n_odd = 0;
     tp->consumed = 0;
+}
+
+void tpane_detach(struct tpane *tp)
+{
+    tv_materialize(&tp->tv);
+    tp->n_odd = 0;
+    tp->t = NULL;
 }

@@ -1,7 +1,9 @@
 /* tpane — the transcript pane: turns transcript events into coloured,
  * sanitised lines (C:/S: with time, TLS banners, discarded bytes, timings,
  * notices) in a textview. Lines sent or received in clear text carry a
- * marked prefix. It reads the transcript; it keeps no second record. */
+ * marked prefix. It reads the transcript; it keeps no second record: a sent
+ * or received line is a key (the event's index) that the pane renders when
+ * the view draws or searches it (the view is its tv_source). */
 #ifndef MAILSCOPE_TPANE_H
 #define MAILSCOPE_TPANE_H
 
@@ -14,8 +16,16 @@ struct tpane {
     struct textview tv;
     size_t consumed;        /* transcript events already shown */
     bool raw;               /* /raw on: hex next to lines that are not plain text */
+    const struct transcript *t; /* the one the keyed lines render from (tpane_sync's) */
+    /* Keyed lines whose shown text is not their bytes (escapes, cut): a
+     * search renders these; rising event indices. */
+    uint32_t *odd;
+    size_t n_odd, cap_odd;
+    int64_t stamp_sec;      /* the second stamp_hms shows */
+    char stamp_hms[16];
 };
 
+/* tp must stay where it is from here on: its view's source points at it. */
 void tpane_init(struct tpane *tp);
 void tpane_free(struct tpane *tp);
 /* Show the events added since the last call. Returns true when it added lines. */
@@ -24,6 +34,9 @@ bool tpane_sync(struct tpane *tp, const struct transcript *t);
 void tpane_clear(struct tpane *tp, const struct transcript *t);
 /* Rebuild from the start (after /raw on|off). */
 void tpane_rebuild(struct tpane *tp);
+/* The transcript is about to go (a new connection): the lines shown so far
+ * become the view's own copies. */
+void tpane_detach(struct tpane *tp);
 /* Fill out with the kept bytes of the literal that line ref (a textview
  * reference set by the pane) stands for, one line per line. */
 void tpane_literal_view(const struct transcript *t, uint32_t ref, struct textview *out);

@@ -1,7 +1,9 @@
 /* bench_textview — the console's transcript pane at scale, without a
- * terminal: N lines (default 1 000 000) recorded in a transcript and added to
- * a textview, then the keys' work timed (PgDn, End, search '/' for a line
- * near the end and for one that is not there), each = the textview call +
+ * terminal: N lines (default 1 000 000) recorded in a transcript and shown
+ * by the transcript pane (tpane_sync: its textview renders each line from
+ * the transcript on demand), then the keys' work timed (PgDn, End, search '/' for a line
+ * near the end, for text that is not there, for text that could begin in a
+ * line's time-stamp prefix, for a time stamp), each = the textview call +
  * tv_draw + doupdate() on an 80x24 ncurses screen written to /dev/null; and
  * the memory per line (RSS growth / N) of the transcript and of the view.
  *   bench_textview [N] -> a Markdown table on stdout
@@ -16,6 +18,7 @@
 
 #include "loop.h"
 #include "textview.h"
+#include "tpane.h"
 #include "transcript.h"
 
 static long rss_bytes(void)
@@ -115,23 +118,25 @@ int main(int argc, char **argv)
     set_term(scr);
     WINDOW *w = newwin(22, 80, 1, 0);
 
-    struct textview tv;
-    tv_init(&tv);
+    static struct tpane tp;
+    tpane_init(&tp);
+    struct textview *tv = &tp.tv;
     long r2 = rss_bytes();
     double t0 = cpu_ms();
-    for (size_t i = 0; i < n; i++)
-        tv_add_prefixed(&tv, ROLE_NORMAL, 3, ROLE_NORMAL, (const char *)t.ev[i].data);
-    tv_draw(&tv, w);   /* the first draw lays out the rows */
+    tpane_sync(&tp, &t);
+    tv_draw(tv, w);   /* the first draw lays out the rows */
     doupdate();
     double add_ms = cpu_ms() - t0;
     long r3 = rss_bytes();
 
-    double pgdn = median_key(&tv, w, 0, NULL, 21);
-    double end = median_key(&tv, w, 1, NULL, 21);
-    double home = median_key(&tv, w, 2, NULL, 21);
-    double found = median_key(&tv, w, 3, "needle-xyzzy", 11);
-    bool hit = tv.match_line == needle_at;
-    double missing = median_key(&tv, w, 3, "no-such-text", 11);
+    double pgdn = median_key(tv, w, 0, NULL, 21);
+    double end = median_key(tv, w, 1, NULL, 21);
+    double home = median_key(tv, w, 2, NULL, 21);
+    double found = median_key(tv, w, 3, "needle-xyzzy", 11);
+    bool hit = tv->match_line == needle_at;
+    double missing = median_key(tv, w, 3, "no-such-text", 11);
+    double stamp = median_key(tv, w, 3, "S: * none", 5);   /* could begin in a line prefix: no hit */
+    double clock = median_key(tv, w, 3, "99:99:99", 5);    /* a time stamp: each one is written */
 
     delwin(w);
     endwin();
@@ -147,11 +152,14 @@ int main(int argc, char **argv)
     printf("| search `/` from the top, hit %zu lines down%s | %.1f ms | < 100 ms |\n", needle_at,
            hit ? "" : " (NOT FOUND: bug)", found);
     printf("| search `/` for text that is not there (every line) | %.1f ms | < 100 ms |\n", missing);
+    printf("| search `/` for text that could begin in a line's time stamp prefix, not there (`S: * none`) | %.1f ms | < 100 ms |\n",
+           stamp);
+    printf("| search `/` for a time stamp that is not there (`99:99:99`) | %.1f ms | < 100 ms |\n", clock);
     printf("| adding %zu lines to the view (and laying out rows) | %.0f ms | - |\n", n, add_ms);
     printf("| memory per line: transcript event | %.0f bytes | - |\n", tr_per);
     printf("| memory per line: textview | %.0f bytes | - |\n", tv_per);
     printf("| memory per line: both | %.0f bytes | < 200 bytes |\n", tr_per + tv_per);
-    tv_free(&tv);
+    tpane_free(&tp);
     transcript_free(&t);
     return hit ? 0 : 1;
 }

@@ -23,8 +23,9 @@ imap_starttls_session_step_by_step() {
     wait_for "Dovecot (Debian) ready." || return
     wait_for "F5: STARTTLS" || return
     keys F5; wait_for "TLSv1.3 established" || return
-    wait_for "F5: CAPABILITY" || return
+    wait_for "F5: CAPABILITY + ID NIL" || return   # the ID rides along: no round trip
     keys F5; wait_for "a002 CAPABILITY" || return
+    wait_for "i001 OK ID completed." || return
     keys F5; wait_for "a003 AUTHENTICATE PLAIN *****" || return
     wait_for "login: OK" || return
     keys F5; wait_for "a004 EXAMINE INBOX" || return
@@ -68,6 +69,25 @@ password_prompt_and_history() {
     [[ -f "$work/home/.mailscope_history" ]] || { fail "no history file was written"; return; }
     grep -qF -- "/login alice" "$work/home/.mailscope_history" || fail "history lacks /login alice"
     grep -qF -- "$MS_TEST_PASSWORD" "$work/home/.mailscope_history" && fail "the password is in the history"
+}
+
+# A typed password that was refused is not silently sent again: /login asks.
+typed_password_is_asked_again() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}"
+    wait_for "Dovecot (Debian) ready." || return
+    line "/login alice"
+    wait_for "Password:" || return
+    tmux_ send-keys -t ms -l -- "not-the-password"
+    keys Enter
+    wait_for "a001 NO" || return
+    line "/login alice"
+    wait_for "Password:" || return
+    tmux_ send-keys -t ms -l -- "$MS_TEST_PASSWORD"
+    keys Enter
+    wait_for "a002 LOGIN alice *****" || return
+    wait_for "login: OK" || return
+    absent "$MS_TEST_PASSWORD"
+    absent "not-the-password"
 }
 
 raw_lines_are_auto_tagged() {
@@ -282,6 +302,15 @@ compare_in_the_console() {
     wait_for "Certificates (1)" || return     # the same certificate on both ports
 }
 
+sni_in_the_console() {
+    start "imaps://$host:$MS_OPEN_IMAPS_PORT" --cafile "$MS_CERTS/root.pem" --servername other.test
+    wait_for "Dovecot (Debian) ready." || return
+    line "/sni"
+    wait_for "with SNI other.test" || return
+    wait_for "IMAP WARNING: the certificate depends on SNI" || return
+    wait_for "[R-CERT-008]" || return
+}
+
 chain_tab_shows_an_expired_certificate() {
     local port pid
     coproc SRV { exec "$MS_SCRIPTED_SERVER" --timeout 20 --cert "$MS_CERTS/expired-chain.pem" \
@@ -309,6 +338,33 @@ search_in_transcript() {
     wait_for "not found: no such text" || return
     keys /
     tmux_ send-keys -t ms -l "Dovecot"; keys Enter
+    sleep 0.3
+    absent "not found"
+}
+
+# A new connection: the first session's lines stay in the pane (the pane
+# renders lines from the transcript, so they are copied before it goes) and
+# a search finds a line by its prefix ("S: * OK"), which is not in its bytes.
+reconnect_keeps_the_first_sessions_lines() {
+    start "imaps://alice@$host:$MS_OPEN_IMAPS_PORT" "${trust[@]}" --password-env PW
+    wait_for "Dovecot (Debian) ready." || return
+    line "NOOP"
+    wait_for "S: a001 OK NOOP completed" || return
+    line "/connect"
+    wait_for "=== new connection ===" || return
+    local i n=0
+    for ((i = 0; i < 80 * ${MS_SLOW_FACTOR:-1}; i++)); do
+        n=$(screen | grep -c "Dovecot (Debian) ready\.")
+        ((n >= 2)) && break
+        sleep 0.1
+    done
+    ((n >= 2)) || { fail "both greetings should show after /connect (saw $n)"; return; }
+    wait_for "C: a001 NOOP" 1 || return
+    wait_for "S: a001 OK NOOP completed" 1 || return
+    keys Tab
+    keys /
+    wait_for "Search:" || return
+    tmux_ send-keys -t ms -l "S: * OK"; keys Enter
     sleep 0.3
     absent "not found"
 }
@@ -510,8 +566,13 @@ lab_gmail_app_password_in_the_console() {
         (($(screen | grep -c "Gimap ready for requests from") >= 2)) && break
         sleep 0.1
     done
-    # the console keeps the lab's account password for /login: the new one goes in a typed LOGIN
-    line "LOGIN alice@gmail.com $apw"
+    # /password replaces the lab's account password for the next /login
+    line "/password"
+    wait_for "new password for the next login" || return
+    tmux_ send-keys -t ms -l -- "$apw"
+    keys Enter
+    wait_for "the next login uses the password just typed" || return
+    line "/login alice@gmail.com"
     wait_for "LOGIN alice@gmail.com *****" || return
     wait_for "OK alice@gmail.com authenticated (Success)" || return
     absent "$apw"
@@ -523,13 +584,15 @@ lab_gmail_app_password_in_the_console() {
 }
 
 for t in imap_starttls_session_step_by_step pop3_stls_session_step_by_step \
-         password_prompt_and_history raw_lines_are_auto_tagged plaintext_login_asks_first \
+         password_prompt_and_history typed_password_is_asked_again raw_lines_are_auto_tagged \
+         plaintext_login_asks_first \
          resize_keeps_every_pane help_overlay_lists_commands hostile_greeting_is_escaped \
          completion_and_edit_step literal_is_summarised_and_viewable \
          big_literal_is_paged_from_the_spill_file \
          save_and_record_without_credentials save_every_format_with_redacted_user \
-         compare_in_the_console \
+         compare_in_the_console sni_in_the_console \
          chain_tab_shows_an_expired_certificate search_in_transcript \
+         reconnect_keeps_the_first_sessions_lines \
          replay_steps_through_a_recording lab_founding_case_fixed_with_ps walkthrough_founding_case \
          walkthrough_subcommand_runs_to_the_failure lab_walkthrough_resolves_the_founding_case \
          lab_gmail_app_password_in_the_console; do

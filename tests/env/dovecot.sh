@@ -5,6 +5,8 @@
 #   open    disable_plaintext_auth = no    IMAP 21143 IMAPS 21993 POP3 21110 POP3S 21995
 #   strict  disable_plaintext_auth = yes   IMAP 22143 IMAPS 22993 POP3 22110 POP3S 22995
 #
+# Both serve DIR/certs/chain.pem (mail.test), and wronghost-chain.pem (other.test)
+# to a client that asks for other.test in SNI (a local_name block).
 # start expects DIR/certs from gen-certs.sh and the password of the single
 # user "alice" in MS_TEST_PASSWORD. Everything else is created under DIR:
 #   DIR/dovecot/passwd                     passwd-file shared by both instances
@@ -96,6 +98,12 @@ ssl = yes
 ssl_cert = <$DIR/certs/chain.pem
 ssl_key = <$DIR/certs/leaf.key
 ssl_min_protocol = TLSv1.2
+# A client that sends "other.test" as SNI gets another certificate (probe
+# --sni, R-CERT-008); without SNI, or with any other name, the one above.
+local_name other.test {
+  ssl_cert = <$DIR/certs/wronghost-chain.pem
+  ssl_key = <$DIR/certs/leaf.key
+}
 
 disable_plaintext_auth = ${PLAINTEXT[$name]}
 auth_mechanisms = plain login cram-md5 apop

@@ -89,7 +89,8 @@ Test(dovecot, imap_starttls_login)
     cr_assert_str_eq(str(j, "tls_mode"), "starttls");
     char *names = step_names(j);
     /* The greeting's capabilities spare a CAPABILITY round trip before TLS. */
-    cr_assert_str_eq(names, "connect,greeting,starttls,tls,capability,login,select,logout");
+    /* ID NIL rides with the capability request after TLS (test_probe_id). */
+    cr_assert_str_eq(names, "connect,greeting,starttls,tls,id,capability,login,select,logout");
     free(names);
     json_t *caps = json_object_get(j, "capabilities");
     cr_assert(json_array_has(json_object_get(caps, "before_tls"), "STARTTLS"));
@@ -118,7 +119,7 @@ Test(dovecot, imaps_implicit_tls)
     assert_chain_verified(j);
     cr_assert_str_eq(str(j, "tls_mode"), "implicit");
     char *names = step_names(j);
-    cr_assert_str_eq(names, "connect,tls,greeting,login,select,logout");
+    cr_assert_str_eq(names, "connect,tls,greeting,id,login,select,logout");
     free(names);
     cr_assert_eq(json_array_size(json_object_get(json_object_get(j, "capabilities"), "before_tls")), 0);
     json_decref(j);

@@ -19,6 +19,7 @@ struct spec {
     bool secure;
     unsigned port;
     long elapsed;           /* ms; 0: unknown */
+    char sni_differs, sni_covers;   /* probe --sni: 'y', 'n' or 0 (unknown) */
 };
 
 struct built {
@@ -64,6 +65,13 @@ static void build(struct built *b, const struct spec *s)
     }
     e->port = s->port;
     e->elapsed_ms = s->elapsed ? s->elapsed : -1;
+    e->sni_cert_differs = s->sni_differs == 'y' ? 1 : s->sni_differs == 'n' ? 0 : -1;
+    e->sni_default_covers = s->sni_covers == 'y' ? 1 : s->sni_covers == 'n' ? 0 : -1;
+    if (s->sni_differs) {
+        e->sni_name = "imap.example.net";
+        e->sni_cert = "imap.example.net";
+        e->default_cert = s->sni_differs == 'y' ? "mail.example.com" : "imap.example.net";
+    }
 }
 
 static struct ruleset rs;
@@ -262,6 +270,8 @@ static const struct { const char *id; struct spec pos, near; } cases[] = {
       { .failure = "cert", .problem = "weak-signature" } },
     { "R-CERT-007", { .failure = "tls", .port = 143, .message = "TLS handshake failed: wrong version number" },
       { .failure = "tls", .port = 143, .message = "TLS handshake failed: certificate verify failed" } },
+    { "R-CERT-008", { .sni_differs = 'y', .sni_covers = 'n' },
+      { .sni_differs = 'n', .sni_covers = 'y' } },
     { "R-CERT-007B", { .failure = "timeout", .step = "greeting", .port = 993 },
       { .failure = "timeout", .step = "greeting", .port = 993, .secure = true } },
 };
@@ -674,4 +684,62 @@ Test(diag, error_bracket_on_the_wire_makes_the_proxy_rule_certain, .init = load,
         cr_expect_str_eq(r.h[0].confidence, "certain");
         diag_result_free(&r);
     }
+}
+
+/* probe --sni: the rule names the certificate a client without SNI gets, is
+ * likelier when that one does not cover the name, and says nothing when
+ * both handshakes saw the same certificate or no comparison was made. */
+Test(diag, sni_rule_names_the_default_certificate, .init = load, .fini = unload)
+{
+    struct built b;
+    struct diag_result r;
+    run(&(struct spec){ .sni_differs = 'y', .sni_covers = 'n' }, &b, &r);
+    const struct diag_hypothesis *h = find(&r, "R-CERT-008");
+    cr_assert_not_null(h);
+    cr_expect_str_eq(r.h[0].rule->id, "R-CERT-008");
+    cr_expect_eq(h->score, 5);
+    cr_expect_str_eq(h->confidence, "likely");
+    char *expl = diag_fill(h->rule->explanation, &b.e);
+    cr_assert_not_null(expl);
+    cr_expect(strstr(expl, "asked for imap.example.net it presents \"imap.example.net\""), "%s", expl);
+    cr_expect(strstr(expl, "gets the default certificate \"mail.example.com\""), "%s", expl);
+    free(expl);
+    char *fix = diag_fill(h->rule->fix[1], &b.e);
+    cr_expect(strstr(fix, "cover imap.example.net"), "%s", fix);
+    free(fix);
+    cr_expect(strstr(h->evidence_for[0], "without SNI it presents \"mail.example.com\"")
+              || strstr(h->evidence_for[1], "without SNI it presents \"mail.example.com\""));
+    diag_result_free(&r);
+
+    run(&(struct spec){ .sni_differs = 'y', .sni_covers = 'y' }, &b, &r);
+    h = find(&r, "R-CERT-008");
+    cr_assert_not_null(h, "it differs: still worth saying, as a possibility");
+    cr_expect_eq(h->score, 1);
+    cr_expect_str_eq(h->confidence, "possible");
+    diag_result_free(&r);
+
+    run(&(struct spec){ .sni_differs = 'n', .sni_covers = 'y' }, &b, &r);
+    cr_expect_eq(r.n, 0, "the same certificate both ways: no diagnosis");
+    cr_expect_not(r.no_rule);
+    diag_result_free(&r);
+
+    run(&(struct spec){ .sni_covers = 'n' }, &b, &r);
+    cr_expect_null(find(&r, "R-CERT-008"), "no comparison ran: unknown is not yes");
+    diag_result_free(&r);
+}
+
+Test(rules, sni_facts_take_yes_no_unknown)
+{
+    struct ruleset one;
+    char err[256];
+    ruleset_init(&one);
+    const char *bad = "rule X-1\ntitle: t\nrequire sni-cert-differs is maybe\nend\n";
+    cr_expect_lt(rules_parse(&one, "t.rules", bad, strlen(bad), err, sizeof err), 0);
+    cr_expect(strstr(err, "t.rules:3:") && strstr(err, "or unknown"), "%s", err);
+    const char *op = "rule X-1\ntitle: t\nrequire sni-default-covers matches yes\nend\n";
+    cr_expect_lt(rules_parse(&one, "t.rules", op, strlen(op), err, sizeof err), 0);
+    const char *good = "rule X-1\ntitle: t\nrequire sni-default-covers is unknown\n"
+                       "explanation: e\nsource: s\nfix: {sni_name} {sni_cert} {default_cert}\nend\n";
+    cr_expect_eq(rules_parse(&one, "t.rules", good, strlen(good), err, sizeof err), 0, "%s", err);
+    ruleset_free(&one);
 }

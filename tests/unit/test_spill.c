@@ -92,9 +92,10 @@ Test(spill, transcript_keeps_a_summary_and_the_viewer_pages_the_whole_literal)
     tv_init(&tv);
     uint64_t page = tpane_literal_page(&t, 1, 3, &tv);
     cr_assert_eq(page, 3);
-    cr_assert(strstr(tv.lines[0].text, "page 4 of 4"), "%s", tv.lines[0].text);
+    size_t tlen;
+    cr_assert(strstr(tv_text(&tv, 0, &tlen), "page 4 of 4"), "%s", tv_text(&tv, 0, &tlen));
     /* Page 4 starts at byte 3 MiB, a multiple of 64: its first line is whole. */
-    const char *first = tv.lines[1].text;
+    const char *first = tv_text(&tv, 1, &tlen);
     cr_assert_eq(strlen(first), 63);
     for (size_t i = 0; i < 63; i++)
         cr_assert_eq((uint8_t)first[i], byte_at(3u * 1024 * 1024 + i));
@@ -124,7 +125,8 @@ Test(spill, the_bound_is_reported_in_the_viewer)
     struct textview tv;
     tv_init(&tv);
     tpane_literal_page(&t, 1, 0, &tv);
-    cr_assert(strstr(tv.lines[0].text, "--spill-max"), "%s", tv.lines[0].text);
+    size_t tlen;
+    cr_assert(strstr(tv_text(&tv, 0, &tlen), "--spill-max"), "%s", tv_text(&tv, 0, &tlen));
     tv_free(&tv);
     transcript_free(&t);
 }

@@ -65,8 +65,10 @@ Test(textview, a_line_longer_than_a_block_is_kept_and_found, .init = fill, .fini
     tv_add(&tv, ROLE_NORMAL, s);
     tv_add(&tv, ROLE_NORMAL, "after the big line");
     free(s);
-    cr_assert_eq(strlen(tv.lines[N].text), big + 8);
-    cr_assert_str_eq(tv.lines[N + 1].text, "after the big line");
+    size_t len;
+    cr_assert_eq(strlen(tv_text(&tv, N, &len)), big + 8);
+    cr_assert_eq(len, big + 8);
+    cr_assert_str_eq(tv_text(&tv, N + 1, &len), "after the big line");
     cr_assert(tv_search(&tv, "tailmark", true, 20));
     cr_assert_eq(tv.match_line, N);
     cr_assert(tv_search(&tv, "AFTER THE", true, 20));

@@ -212,6 +212,25 @@ tls_versions_and_a_user_playbook() {
     rm -rf "$HOME/.config"
 }
 
+# The sni check in a user's playbook: the test Dovecot's local_name block
+# gives a client without SNI another certificate than one asking for
+# other.test (fails), and the same one as one asking for mail.test (passes).
+sni_check_in_a_user_playbook() {
+    mkdir -p "$HOME/.config/mailscope/playbooks.d"
+    printf '%s\n' 'playbook sni-default' 'title: Does a client without SNI get a certificate?' \
+        'follows: R-CERT-008' 'source: tests' 'step same check sni' 'text: With and without SNI.' \
+        > "$HOME/.config/mailscope/playbooks.d/sni.playbook"
+    "$MS_BIN" walkthrough sni-default "imaps://$MS_DOVECOT_HOST:$MS_OPEN_IMAPS_PORT" \
+        --cafile "$MS_CERTS/root.pem" --servername other.test < /dev/null > "$work/out" 2> "$work/walk.err"
+    expect_in "$work/out" "[1] sni-default/same  check sni"
+    expect_in "$work/out" "-> FAILED: the certificate depends on SNI: with SNI other.test"
+    expect_in "$work/out" "a client without SNI gets \"mail.test\", which does not cover other.test"
+    "$MS_BIN" walkthrough sni-default "imaps://$MS_DOVECOT_HOST:$MS_OPEN_IMAPS_PORT" \
+        --cafile "$MS_CERTS/root.pem" --servername mail.test < /dev/null > "$work/out" 2> "$work/walk.err"
+    expect_in "$work/out" "-> passed: the same certificate \"mail.test\" with and without SNI"
+    rm -rf "$HOME/.config"
+}
+
 # Without a failure there is nothing for auto to follow; unknown names,
 # usage errors: exit 3 with a message.
 usage_and_unknown_playbooks() {
@@ -265,6 +284,7 @@ run dovecot_cleartext_with_real_checks
 run resolved_run_exits_zero
 run retest_with_new_credentials
 run tls_versions_and_a_user_playbook
+run sni_check_in_a_user_playbook
 run usage_and_unknown_playbooks
 run list_and_check
 
