@@ -30,7 +30,7 @@
 
 #define TRJSON_SCHEMA "mailscope.transcript/2"
 /* The loader reads a file one value at a time (src/jscan.h), so memory
- * follows what is kept (a million 60-byte lines: about 180 MB), and the
+ * follows what is kept (a million 60-byte lines: about 145 MB), and the
  * bounds are on what a recording can need, not on a tree of the file. */
 #define TRJSON_MAX_FILE (1024u * 1024 * 1024)   /* bytes of a file */
 #define TRJSON_MAX_EVENTS 2000000u
