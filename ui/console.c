@@ -315,29 +315,6 @@ static void compare_start(struct console *c, const char *args)
     console_message(c, c->cmp ? "comparing the certificates on every TLS port..." : "out of memory");
 }
 
-static void compare_finish(struct console *c)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f) {
-        compare_text(f, c->cmp);
-        fclose(f);
-    }
-    for (char *line = text, *nl; line && *line; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        tpane_info(&c->tp, ROLE_NOTE, line);
-        if (!nl)
-            break;
-    }
-    free(text);
-    compare_free(c->cmp);
-    c->cmp = NULL;
-    c->message[0] = 0;
-}
-
 /* The text of a finished check into the transcript pane, line by line. */
 static void show_text(struct console *c, char *text)
 {
@@ -349,6 +326,22 @@ static void show_text(struct console *c, char *text)
         if (!nl)
             break;
     }
+}
+
+static void compare_finish(struct console *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        compare_text(f, c->cmp);
+        fclose(f);
+    }
+    show_text(c, text);
+    free(text);
+    compare_free(c->cmp);
+    c->cmp = NULL;
+    c->message[0] = 0;
 }
 
 /* Two handshakes on the session's port, with SNI and without, on the
