@@ -216,7 +216,7 @@ static void write_timings(struct tw *w)
 
 static void cert_txt(struct tw *w, size_t i, const struct export_cert *c)
 {
-    char prefix[32], line[400];
+    char prefix[32], line[512];
     snprintf(prefix, sizeof prefix, "  %zu subject: ", i);
     txt_wrapped(w->f, prefix, 13, c->subject);
     txt_wrapped(w->f, "    issuer:  ", 13, c->issuer);

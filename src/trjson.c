@@ -547,7 +547,7 @@ static int str_list(struct ld *l, json_t *o, const char *where, const char *key,
                     char ***out, size_t *n)
 {
     json_t *a;
-    char p[160], q[160];
+    char p[200], q[160];   /* p: q and an index */
     *out = NULL;
     *n = 0;
     if (get_array(l, o, where, key, false, max, &a) < 0)

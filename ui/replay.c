@@ -85,7 +85,7 @@ void replay_seek(struct console *c, size_t pos)
     if (pos > c->rec->t.n)
         pos = c->rec->t.n;
     if (pos < c->rec_pos)
-        tpane_rebuild(&c->tp);   /* going back: the pane is redrawn up to pos */
+        tpane_truncate(&c->tp, pos);   /* going back: later lines go */
     c->rec_pos = pos;
     c->t = c->rec->t;            /* a borrowed view, never freed through c->t */
     c->t.n = pos;

@@ -29,6 +29,42 @@ void tv_clear(struct textview *tv)
     tv->match_line = SIZE_MAX;
 }
 
+/* Own texts from number k on go, and the block bytes they used. */
+static void drop_texts(struct textview *tv, size_t k)
+{
+    if (k >= tv->n_texts)
+        return;
+    const char *p = tv->texts[k].text;
+    size_t b = tv->n_blocks;
+    while (b > 0 && !(p >= tv->blocks[b - 1].buf && p < tv->blocks[b - 1].buf + tv->blocks[b - 1].cap))
+        b--;
+    if (b > 0) {
+        for (size_t i = b; i < tv->n_blocks; i++)
+            free(tv->blocks[i].buf);
+        tv->n_blocks = b;
+        tv->blocks[b - 1].used = (size_t)(p - tv->blocks[b - 1].buf);
+    }
+    tv->n_texts = k;
+}
+
+void tv_truncate(struct textview *tv, size_t n)
+{
+    if (n >= tv->n)
+        return;
+    for (size_t i = n; i < tv->n; i++)
+        if (tv->lines[i].flags & TV_OWN) {
+            drop_texts(tv, tv->lines[i].key);   /* own texts are numbered in line order */
+            break;
+        }
+    tv->n_rows = tv->lines[n].row;
+    tv->n = n;
+    if (tv->top > tv->n_rows)
+        tv->top = tv->n_rows;
+    tv->follow = true;
+    if (tv->match_line != SIZE_MAX && tv->match_line >= n)
+        tv->match_line = SIZE_MAX;
+}
+
 void tv_free(struct textview *tv)
 {
     tv_clear(tv);

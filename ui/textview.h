@@ -79,6 +79,9 @@ struct textview {
 void tv_init(struct textview *tv);
 void tv_free(struct textview *tv);
 void tv_clear(struct textview *tv);
+/* Keep only the first n lines (their own texts' storage is given back):
+ * a replay stepping back drops what follows instead of rebuilding. */
+void tv_truncate(struct textview *tv, size_t n);
 /* Append a line (text is copied; it must already be sanitised). */
 void tv_add(struct textview *tv, enum role role, const char *text);
 void tv_add_prefixed(struct textview *tv, enum role prefix_role, size_t prefix_len,

@@ -29,6 +29,24 @@ void tpane_free(struct tpane *tp)
 {
     tv_free(&tp->tv);
     free(tp->odd);
+    free(tp->marks);
+}
+
+#define TPANE_MARK_EVERY 256
+
+static void mark(struct tpane *tp)
+{
+    if (tp->consumed % TPANE_MARK_EVERY)
+        return;
+    if (tp->n_marks == tp->cap_marks) {
+        size_t cap = tp->cap_marks ? tp->cap_marks * 2 : 64;
+        struct tpane_mark *m = realloc(tp->marks, cap * sizeof *m);
+        if (!m)
+            return;   /* going back then re-shows more events */
+        tp->marks = m;
+        tp->cap_marks = cap;
+    }
+    tp->marks[tp->n_marks++] = (struct tpane_mark){ tp->consumed, tp->tv.n, tp->n_odd };
 }
 
 void tpane_info(struct tpane *tp, enum role role, const char *text)
@@ -514,8 +532,10 @@ bool tpane_sync(struct tpane *tp, const struct transcript *t)
          !t->ev[end - 1].literal_total))
         end--;
     bool added = tp->consumed < end;
-    for (; tp->consumed < end; tp->consumed++)
+    for (; tp->consumed < end; tp->consumed++) {
+        mark(tp);
         show(tp, t, &t->ev[tp->consumed]);
+    }
     return added;
 }
 
@@ -523,6 +543,7 @@ void tpane_clear(struct tpane *tp, const struct transcript *t)
 {
     tv_clear(&tp->tv);
     tp->n_odd = 0;
+    tp->n_marks = 0;
     tp->t = t;
     tp->consumed = t->n;
 }
@@ -532,11 +553,28 @@ void tpane_rebuild(struct tpane *tp)
     tv_clear(&tp->tv);
     tp->n_odd = 0;
     tp->consumed = 0;
+    tp->n_marks = 0;
+}
+
+void tpane_truncate(struct tpane *tp, size_t pos)
+{
+    while (tp->n_marks && tp->marks[tp->n_marks - 1].consumed > pos)
+        tp->n_marks--;
+    if (!tp->n_marks || pos >= tp->consumed) {
+        if (pos < tp->consumed)
+            tpane_rebuild(tp);
+        return;
+    }
+    struct tpane_mark *m = &tp->marks[--tp->n_marks];   /* mark() records it again */
+    tv_truncate(&tp->tv, m->lines);
+    tp->n_odd = m->n_odd;
+    tp->consumed = m->consumed;
 }
 
 void tpane_detach(struct tpane *tp)
 {
     tv_materialize(&tp->tv);
     tp->n_odd = 0;
+    tp->n_marks = 0;
     tp->t = NULL;
 }

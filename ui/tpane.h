@@ -21,6 +21,10 @@ struct tpane {
      * search renders these; rising event indices. */
     uint32_t *odd;
     size_t n_odd, cap_odd;
+    /* Every TPANE_MARK_EVERY events shown: how many lines and odd keys the
+     * view had then, so that going back (replay) re-shows a few events. */
+    struct tpane_mark { size_t consumed, lines, n_odd; } *marks;
+    size_t n_marks, cap_marks;
     int64_t stamp_sec;      /* the second stamp_hms shows */
     char stamp_hms[16];
 };
@@ -34,6 +38,10 @@ bool tpane_sync(struct tpane *tp, const struct transcript *t);
 void tpane_clear(struct tpane *tp, const struct transcript *t);
 /* Rebuild from the start (after /raw on|off). */
 void tpane_rebuild(struct tpane *tp);
+/* Show only the events before pos from now on (a replay going back): the
+ * lines of later events go, the few since the last mark are shown again by
+ * the next tpane_sync. */
+void tpane_truncate(struct tpane *tp, size_t pos);
 /* The transcript is about to go (a new connection): the lines shown so far
  * become the view's own copies. */
 void tpane_detach(struct tpane *tp);

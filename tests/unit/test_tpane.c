@@ -269,3 +269,45 @@ Test(tpane, a_literal_line_carries_its_reference, .init = setup, .fini = teardow
     cr_assert(strstr(text(1), "{5 bytes}"), "%s", text(1));
     cr_assert_eq(tv_ref_in_view(&tp.tv, 20), 2, "the literal is event 1");
 }
+
+/* A replay stepping back: the pane cut back to pos shows exactly what a
+ * pane that only ever saw the first pos events shows, and forward again. */
+static void assert_same_as_fresh(size_t pos)
+{
+    struct transcript view = t;   /* borrowed, as replay does: never freed */
+    view.n = pos;
+    tpane_truncate(&tp, pos);
+    tpane_sync(&tp, &view);
+    struct tpane fresh;
+    tpane_init(&fresh);
+    fresh.tv.width = tp.tv.width;
+    tpane_sync(&fresh, &view);
+    cr_assert_eq(tp.tv.n, fresh.tv.n, "at %zu: %zu lines, fresh %zu", pos, tp.tv.n, fresh.tv.n);
+    cr_assert_eq(tp.tv.n_rows, fresh.tv.n_rows, "at %zu", pos);
+    cr_assert_eq(tp.n_odd, fresh.n_odd, "at %zu", pos);
+    for (size_t i = 0; i < fresh.tv.n; i++) {
+        size_t la, lb;
+        char *a = strdup(tv_text(&tp.tv, i, &la));
+        const char *b = tv_text(&fresh.tv, i, &lb);
+        cr_assert_str_eq(a, b, "at %zu, line %zu", pos, i);
+        cr_assert_eq(tp.tv.lines[i].role, fresh.tv.lines[i].role);
+        cr_assert_eq(tp.tv.lines[i].row, fresh.tv.lines[i].row);
+        free(a);
+    }
+    tpane_free(&fresh);
+}
+
+Test(tpane, going_back_cuts_the_pane_to_what_a_fresh_one_shows, .init = many, .fini = teardown)
+{
+    size_t all = t.n;
+    static const size_t at[] = { 3299, 3000, 2971, 2560, 2559, 2000, 257, 256, 255, 1, 0 };
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++)
+        assert_same_as_fresh(at[i]);
+    assert_same_as_fresh(all);   /* forward again: every event back */
+    assert_same_as_fresh(1500);
+    cr_assert(tv_search(&tp.tv, "* 1300 FETCH", false, 20), "search after going back");
+    cr_assert_not(tv_search(&tp.tv, "* 1400 FETCH", true, 20), "event 1540 (line 1400) is past 1500");
+    cr_assert_not(tv_search(&tp.tv, "the needle", true, 20), "event 2500 is no longer shown");
+    assert_same_as_fresh(all);
+    cr_assert(tv_search(&tp.tv, "bold", true, 20), "the escaped line is found again");
+}
