@@ -114,6 +114,13 @@ for ((r = 0; r < REPS; r++)); do
     screen_has "line 0 of the bench" || sleep 0.5
     search+=("$(key_ms / xyzzy Enter "FOUND-IT")")
 done
+# Stepping the replay back one event and forward again, at the very end.
+"${TM[@]}" send-keys -t bench End
+back=() fwd=()
+for ((r = 0; r < REPS; r++)); do
+    back+=("$(key_ms '[' "!line $((LINES_ - 1)) of the bench")")
+    fwd+=("$(key_ms ']' "line $((LINES_ - 1)) of the bench")")
+done
 "${TM[@]}" kill-server 2>/dev/null || true
 p=$(median "${poll[@]}")
 minus() { awk -v a="$(median "$@")" -v b="$p" 'BEGIN { v = a - b; printf "%.1f", v < 0 ? 0 : v }'; }
@@ -126,6 +133,7 @@ table_row "Home" "$(minus "${home[@]}") ms" "< 16 ms"
 table_row "PgDn" "$(minus "${pgdn[@]}") ms" "< 16 ms"
 table_row "End" "$(minus "${end[@]}") ms" "< 16 ms"
 table_row "search / for a line near the end" "$(minus "${search[@]}") ms" "< 100 ms"
+table_row "[ then ] (one event back, then forward) at the end" "$(minus "${back[@]}") / $(minus "${fwd[@]}") ms" "< 16 ms"
 per_line() { awk -v b="$1" -v s="$2" -v n="$LINES_" 'BEGIN { printf "%.0f", (b - s) * 1024 / n }'; }
 table_row "memory per line (RSS big - small) / lines" "$(per_line "$big" "$small") bytes" "< 200 bytes"
 table_row "peak while loading (VmHWM big - small) / lines" "$(per_line "$big_hwm" "$small_hwm") bytes" "—"
