@@ -190,7 +190,7 @@ static bool coalesce_bulk(struct session *s, const struct session_event *ev)
     if (ev->type != SEV_LITERAL || ev->literal_total || !last ||
         last->ev.type != SEV_LITERAL || last->ev.literal_total || last->ev.op != ev->op)
         return false;
-    if (!last->data && last->ev.data + last->ev.len == ev->data) {
+    if (!last->data && in_input(s, ev->data) && last->ev.data + last->ev.len == ev->data) {
         last->ev.len += ev->len;   /* the next bytes of the same buffer */
         return true;
     }

@@ -249,9 +249,13 @@ static int rbind(struct out *o, const char *cmdlet, char **w, int n, struct rpar
                 return -1;
             }
             *slots[slot] = v;
-        } else if (pos < 3 && !*slots[pos]) {
-            *slots[pos++] = a;
         } else {
+            while (pos < 3 && *slots[pos])
+                pos++;   /* as PowerShell: positions skip what was bound by name */
+            if (pos < 3) {
+                *slots[pos++] = a;
+                continue;
+            }
             say(o, "%s : A positional parameter cannot be found that accepts argument '%s'.", cmdlet, a);
             return -1;
         }
@@ -355,8 +359,11 @@ static int new_item(struct lab *lab, struct out *o, char **w, int n, bool piped,
     }
     if (!norm_path(p.path, path, sizeof path))
         return bad_path(o, c, p.path);
-    if (p.name && strlen(path) + strlen(p.name) + 2 < sizeof path)
+    if (p.name) {
+        if (strlen(path) + strlen(p.name) + 2 > sizeof path)   /* never -Force the parent */
+            return bad_path(o, c, p.name);
         snprintf(path + strlen(path), sizeof path - strlen(path), "\\%s", p.name);
+    }
     if (key_exists(lab, path)) {
         if (!p.force) {
             say(o, "New-Item : A key at this path already exists.");

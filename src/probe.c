@@ -141,12 +141,6 @@ static int check_modes(const struct ms_options *o, struct compare_ports *ports, 
     return 0;
 }
 
-static struct tls_params tls_params_of(const struct ms_options *o)
-{
-    return (struct tls_params){ .servername = o->servername, .cafile = o->cafile,
-                                .capath = o->capath, .cert = o->cert, .key = o->key };
-}
-
 static void print_json(json_t *j)
 {
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -172,7 +166,7 @@ static int run_compare(const struct ms_options *o, const struct compare_ports *p
     struct loop *l = loop_new();
     struct compare_options co = {
         .proto = o->url.proto, .all = o->compare_all, .host = o->url.host, .ports = *ports,
-        .family = o->family, .tls = tls_params_of(o), .insecure = o->insecure,
+        .family = o->family, .tls = options_session_params(o).tls, .insecure = o->insecure,
         .timeout_ms = o->timeout_ms, .expiry_warn_days = o->expiry_warn_days };
     struct compare *c = l ? compare_new(l, &co) : NULL;
     if (!c) {
@@ -203,7 +197,7 @@ static int run_tls_versions(const struct ms_options *o)
     }
     struct tlsrun_target tg = {
         .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
-        .implicit = o->tls == PLAN_TLS_IMPLICIT, .family = o->family, .tls = tls_params_of(o),
+        .implicit = o->tls == PLAN_TLS_IMPLICIT, .family = o->family, .tls = options_session_params(o).tls,
         .timeout_ms = o->timeout_ms };
     tlsversions_run(l, &tg, o->url_text, v);
     if (o->output == OUT_JSON)
@@ -221,11 +215,7 @@ static int run_tls_versions(const struct ms_options *o)
 static int run_sni(const struct ms_options *o)
 {
     struct loop *l = loop_new();
-    struct sni_options so = {
-        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
-        .implicit = o->tls == PLAN_TLS_IMPLICIT, .url = o->url_text, .family = o->family,
-        .tls = tls_params_of(o), .insecure = o->insecure, .timeout_ms = o->timeout_ms,
-        .expiry_warn_days = o->expiry_warn_days };
+    struct sni_options so = sni_options_of(o);
     struct sni_check *c = l ? sni_new(l, &so) : NULL;
     if (!c) {
         loop_free(l);

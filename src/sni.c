@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "certcheck.h"
+#include "options.h"
 #include "sanitize.h"
 #include "version.h"
 
@@ -25,6 +26,15 @@ static const char *scheme_of(const struct sni_options *o)
 {
     return o->proto == SESSION_IMAP ? (o->implicit ? "imaps" : "imap")
                                     : (o->implicit ? "pop3s" : "pop3");
+}
+
+struct sni_options sni_options_of(const struct ms_options *o)
+{
+    return (struct sni_options){
+        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
+        .implicit = o->tls == PLAN_TLS_IMPLICIT, .url = o->url_text, .family = o->family,
+        .tls = options_session_params(o).tls, .insecure = o->insecure,
+        .timeout_ms = o->timeout_ms, .expiry_warn_days = o->expiry_warn_days };
 }
 
 struct sni_check *sni_new(struct loop *l, const struct sni_options *o)

@@ -60,6 +60,9 @@ struct sni_check {
  * none (an IP address is never sent as SNI, RFC 6066: give --servername). */
 const char *sni_name_for(const char *host, const char *servername, char *err, size_t errlen);
 /* Start both handshakes on l; NULL when out of memory. */
+struct ms_options;
+/* The check of the URL the options name (probe --sni, /sni, the walkthrough's sni). */
+struct sni_options sni_options_of(const struct ms_options *o);
 struct sni_check *sni_new(struct loop *l, const struct sni_options *o);
 /* Call when a loop turn is over; true once both have finished and they are compared. */
 bool sni_advance(struct sni_check *c);

@@ -1173,12 +1173,14 @@ static int walk_member(struct walk *w, const char *key)
     char q[80];
     if (json_object_size(w->head) >= TRJSON_MAX_MEMBERS)
         return fail(w->l, "the file", "more than %u members", TRJSON_MAX_MEMBERS);
-    uint64_t before = w->s.pos;
     quote(key, q, sizeof q);
-    json_t *v = next_value(w, q, TRJSON_MAX_HEAD - w->head_bytes, w->head_bound);
+    /* Only the values' own bytes count (whitespace before them is free), so
+     * the room left can never wrap around. */
+    size_t room = w->head_bytes < TRJSON_MAX_HEAD ? TRJSON_MAX_HEAD - w->head_bytes : 0;
+    json_t *v = next_value(w, q, room, w->head_bound);
     if (!v)
         return -1;
-    w->head_bytes += (size_t)(w->s.pos - before);
+    w->head_bytes += (size_t)(w->s.pos - w->s.v_start);
     if (json_object_get(w->head, key)) {
         json_decref(v);
         return syntax(w, "duplicate object key");

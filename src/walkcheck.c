@@ -8,6 +8,7 @@
 
 #include "certnames.h"
 #include "sanitize.h"
+#include "secret.h"
 
 static void detail(struct walkcheck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void detail(struct walkcheck *c, const char *fmt, ...)
@@ -243,11 +244,7 @@ static int sni_start(struct walkcheck *c, struct loop *l)
         done(c, false);
         return 0;
     }
-    struct sni_options so = {
-        .proto = o->url.proto, .host = o->url.host, .port = o->url.port,
-        .implicit = o->tls == PLAN_TLS_IMPLICIT, .url = o->url_text, .family = o->family,
-        .tls = options_session_params(o).tls, .insecure = o->insecure,
-        .timeout_ms = o->timeout_ms, .expiry_warn_days = o->expiry_warn_days };
+    struct sni_options so = sni_options_of(o);
     c->sni = sni_new(l, &so);
     return c->sni ? 0 : -1;
 }
@@ -267,6 +264,8 @@ void walkcheck_start(struct walkcheck *c, struct loop *l, enum pb_check kind,
     memset(c, 0, sizeof *c);
     c->kind = kind;
     c->tg = *tg;
+    c->secret = tg->secret ? strdup(tg->secret) : NULL;
+    c->tg.secret = c->secret;
     const struct ms_options *o = tg->o;
     int rc = 0;
     switch (kind) {
@@ -353,5 +352,6 @@ void walkcheck_free(struct walkcheck *c)
         free(c->tv);
     }
     sni_free(c->sni);
+    secret_free(c->secret);
     memset(c, 0, sizeof *c);
 }

@@ -7,8 +7,8 @@
  * Start one, then call walkcheck_advance() after every loop turn until it
  * returns true (the console), or walkcheck_wait() (batch). The result is a
  * pass or a fail with a sanitised detail for the operator and the ticket.
- * The options, secret and fallback TLS facts are borrowed for the check's
- * life. No credential is sent by any check but login. */
+ * The options and fallback TLS facts are borrowed for the check's life
+ * (the secret is copied). No credential is sent by any check but login. */
 #ifndef MAILSCOPE_WALKCHECK_H
 #define MAILSCOPE_WALKCHECK_H
 
@@ -52,6 +52,8 @@ struct walkcheck {
     struct tlsversions *tv;         /* tls-versions */
     struct tlsversions_job job;
     struct sni_check *sni;          /* sni */
+    char *secret;                   /* the check's own copy of tg.secret (the console may
+                                     * replace its password while the check runs) */
 };
 
 /* Start kind (PBC_LOGIN for a retest). Always gives a walkcheck that

@@ -134,9 +134,7 @@ static bool confirm_plaintext(struct console *c, struct pending p)
  * replaces it). */
 static bool ask_password(struct console *c, struct pending p, bool fresh)
 {
-    /* A running walkthrough check borrows the secret: it stays until that ends. */
-    fresh = fresh && c->secret_spent && !c->wk.checking;
-    if (!needs_secret(p.mech) || (c->secret && !fresh))
+    if (!needs_secret(p.mech) || (c->secret && !(fresh && c->secret_spent)))
         return false;
     c->pend = p;
     c->prompt = PROMPT_PASSWORD;
@@ -151,10 +149,6 @@ static bool ask_password(struct console *c, struct pending p, bool fresh)
  * token). */
 static void new_password(struct console *c)
 {
-    if (c->wk.checking) {
-        console_message(c, "a walkthrough check is using the password: wait for it to end");
-        return;
-    }
     c->pend = (struct pending){ .kind = PEND_NONE };
     c->prompt = PROMPT_PASSWORD;
     c->plen = 0;
@@ -173,8 +167,8 @@ static void login(struct console *c, enum session_auth mech, const char *user, b
         return;
     if (!session_secure(c->s))
         session_allow_plaintext(c->s, true);   /* confirmed, or --allow-plaintext-login */
-    session_login(c->s, mech, p.user, c->secret);
-    c->secret_spent = c->secret_typed;
+    if (session_login(c->s, mech, p.user, c->secret) == 0)
+        c->secret_spent = c->secret_typed;
 }
 
 void console_step(struct console *c)
@@ -361,11 +355,7 @@ static void sni_start(struct console *c)
         console_message(c, "%s", c->o.tls == PLAN_TLS_NONE ? "/sni needs TLS (not --tls=none)" : err);
         return;
     }
-    struct sni_options so = {
-        .proto = c->o.url.proto, .host = c->o.url.host, .port = c->o.url.port,
-        .implicit = c->o.tls == PLAN_TLS_IMPLICIT, .url = c->o.url_text, .family = c->o.family,
-        .tls = options_session_params(&c->o).tls, .insecure = c->o.insecure,
-        .timeout_ms = c->o.timeout_ms, .expiry_warn_days = c->o.expiry_warn_days };
+    struct sni_options so = sni_options_of(&c->o);
     c->sni = sni_new(c->loop, &so);
     console_message(c, c->sni ? "comparing the certificate with and without SNI..." : "out of memory");
 }

@@ -24,6 +24,7 @@ void tv_clear(struct textview *tv)
     for (size_t i = 0; i < tv->n_blocks; i++)
         free(tv->blocks[i].buf);
     tv->n_blocks = tv->n_texts = 0;
+    tv->texts_unordered = false;
     tv->n = tv->n_rows = tv->top = 0;
     tv->follow = true;
     tv->match_line = SIZE_MAX;
@@ -51,9 +52,12 @@ void tv_truncate(struct textview *tv, size_t n)
 {
     if (n >= tv->n)
         return;
-    for (size_t i = n; i < tv->n; i++)
+    /* Own texts are numbered in line order, so the first dropped line's is
+     * where the kept lines' texts end; after tv_materialize they are not,
+     * and the texts stay until tv_clear. */
+    for (size_t i = n; i < tv->n && !tv->texts_unordered; i++)
         if (tv->lines[i].flags & TV_OWN) {
-            drop_texts(tv, tv->lines[i].key);   /* own texts are numbered in line order */
+            drop_texts(tv, tv->lines[i].key);
             break;
         }
     tv->n_rows = tv->lines[n].row;
@@ -228,6 +232,7 @@ void tv_materialize(struct textview *tv)
         size_t len;
         const char *t = tv_text(tv, i, &len);
         long k = add_text(tv, t, len);
+        tv->texts_unordered = true;
         tv->lines[i].key = k < 0 ? UINT32_MAX : (uint32_t)k;   /* out of memory: shown empty */
         tv->lines[i].flags |= TV_OWN;
     }

@@ -65,6 +65,7 @@ struct textview {
     size_t n_blocks, blocks_cap;
     struct tv_text *texts;
     size_t n_texts, texts_cap;
+    bool texts_unordered;   /* tv_materialize numbered texts out of line order */
     struct tv_line *lines;
     size_t n, cap;
     size_t n_rows;

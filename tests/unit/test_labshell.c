@@ -401,3 +401,22 @@ Test(labgoogle, scripted_app_password, .init = NULL, .fini = NULL)
     cr_expect(labgoogle_app_password_ok(lab, "qrstuvwxyzabcdef"));
     stop();
 }
+
+/* PowerShell binds positions around what was named: -Path by name, then Name
+ * and Value by position. A -Name that cannot fit is refused, never dropped
+ * (New-Item -Force on the parent would wipe it). */
+Test(labreg, named_then_positional_and_an_overlong_name)
+{
+    cr_expect_eq(run("New-Item " TLS12 " -Force"), 0, "%s", out);
+    cr_expect_eq(run("New-ItemProperty -Path " TLS12 " Enabled -Value 1 -PropertyType DWord"), 0, "%s", out);
+    cr_expect_eq(run("Set-ItemProperty -Path " TLS12 " Enabled 0"), 0, "%s", out);
+    cr_expect_eq(run("Get-ItemProperty " TLS12), 0);
+    cr_expect(strstr(out, "Enabled      : 0") || strstr(out, "Enabled           : 0"), "%s", out);
+    char line[600], name[300];
+    memset(name, 'k', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    snprintf(line, sizeof line, "New-Item -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders"
+             "\\SCHANNEL\\Protocols' -Name %s -Force", name);
+    cr_expect_eq(run(line), -1, "%s", out);
+    cr_expect_eq(run("Get-ItemProperty " TLS12), 0, "the parent's subkeys are still there: %s", out);
+}

@@ -311,3 +311,31 @@ Test(tpane, going_back_cuts_the_pane_to_what_a_fresh_one_shows, .init = many, .f
     assert_same_as_fresh(all);
     cr_assert(tv_search(&tp.tv, "bold", true, 20), "the escaped line is found again");
 }
+
+/* After a detach the view's texts are no longer numbered in line order:
+ * cutting it back must still leave every kept line its own text. */
+Test(tpane, cutting_back_after_a_detach_keeps_the_kept_lines, .init = setup, .fini = teardown)
+{
+    char buf[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(buf, sizeof buf, "* %d EXISTS", i);
+        wire(TR_RECEIVED, i, buf, strlen(buf));
+        if (i % 4 == 3)
+            op_end(i);
+    }
+    tp.tv.width = 80;
+    tpane_sync(&tp, &t);
+    size_t n = tp.tv.n;
+    char **before = calloc(n, sizeof *before);
+    for (size_t i = 0; i < n; i++)
+        before[i] = strdup(text(i));
+    tpane_detach(&tp);
+    tv_add(&tp.tv, ROLE_NOTE, "added after the detach");
+    tv_truncate(&tp.tv, n / 2);
+    cr_assert_eq(tp.tv.n, n / 2);
+    for (size_t i = 0; i < n / 2; i++)
+        cr_assert_str_eq(text(i), before[i], "line %zu", i);
+    for (size_t i = 0; i < n; i++)
+        free(before[i]);
+    free(before);
+}

@@ -741,6 +741,16 @@ Test(trjson_stream, values_just_over_their_bound_are_refused)
     expect_variant_refused("\"schema\"", with,
                            "\"x\": larger than the 32 MiB allowed for everything but the events");
     free(with);
+    /* Whitespace before a value is not a value: more of it than the bound
+     * must not wrap the room left for the next member around. */
+    size_t ws = TRJSON_MAX_HEAD + 16;
+    with = malloc(ws + strlen(m) + 40);
+    size_t k = (size_t)sprintf(with, "\"w\":");
+    memset(with + k, ' ', ws);
+    sprintf(with + k + ws, "0, %s, \"schema\"", m);
+    expect_variant_refused("\"schema\"", with,
+                           "\"x\": larger than the 32 MiB allowed for everything but the events");
+    free(with);
     free(m);
     /* members: 256 */
     char *many = malloc(300 * 16 + 64), *o = many;
