@@ -182,6 +182,10 @@ const char *labreg_versions_text(unsigned v, char *out, size_t outlen);
 
 /* labgoogle.c: the Google Account stand-in of the Gmail scenario. */
 int labgoogle_exec(struct lab *lab, lab_out_fn out, void *arg, char **w, int n);
+/* One line of a simulated shell's output to fn, sanitised (what the operator
+ * typed is echoed in errors); labshell.c. */
+void lab_vsay(lab_out_fn fn, void *arg, const char *fmt, va_list ap);
+void lab_say(lab_out_fn fn, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void labgoogle_help(lab_out_fn out, void *arg);
 /* Is pw (spaces ignored, any case) one of the account's app passwords? */
 bool labgoogle_app_password_ok(const struct lab *lab, const char *pw);

@@ -18,20 +18,6 @@
 #include <openssl/rand.h>
 
 #include "lab_int.h"
-#include "sanitize.h"
-
-static void say(lab_out_fn fn, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(lab_out_fn fn, void *arg, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *clean = sanitize_text(buf, strlen(buf), 800);
-    fn(arg, clean ? clean : "");
-    free(clean);
-}
 
 /* The 16 letters of s without spaces, lower-cased; false unless exactly 16 letters. */
 static bool letters16(const char *s, char out[17])
@@ -93,37 +79,37 @@ static bool new_password(struct lab *lab, char out[17])
 static int create(struct lab *lab, lab_out_fn fn, void *arg, const char *name)
 {
     if (!name || !*name) {
-        say(fn, arg, "App name: type a name that helps you remember where the app password is used "
+        lab_say(fn, arg, "App name: type a name that helps you remember where the app password is used "
                      "(app-password create NAME)");
         return -1;
     }
     for (int i = 0; i < lab->napp; i++)
         if (!strcasecmp(lab->app[i].name, name)) {
-            say(fn, arg, "An app password named \"%s\" exists already: revoke it first "
+            lab_say(fn, arg, "An app password named \"%s\" exists already: revoke it first "
                          "(app-password revoke %s)", name, name);
             return -1;
         }
     if (lab->napp >= LAB_APP_PASSWORDS) {
-        say(fn, arg, "lab: at most %d app passwords; revoke one first", LAB_APP_PASSWORDS);
+        lab_say(fn, arg, "lab: at most %d app passwords; revoke one first", LAB_APP_PASSWORDS);
         return -1;
     }
     struct lab_app_password *a = &lab->app[lab->napp];
     if (!new_password(lab, a->pw)) {
-        say(fn, arg, "lab: no random bytes for the app password");
+        lab_say(fn, arg, "lab: no random bytes for the app password");
         return -1;
     }
     snprintf(a->name, sizeof a->name, "%s", name);
     lab->napp++;
     char g[20];
     grouped(a->pw, g);
-    say(fn, arg, "%s", "");
-    say(fn, arg, "Generated app password");
-    say(fn, arg, "Your app password for %s", a->name);
-    say(fn, arg, "    %s", g);
-    say(fn, arg, "How to use it: in the mail program's account settings, replace the password with");
-    say(fn, arg, "the 16-character password shown above. Like your normal password, it grants complete");
-    say(fn, arg, "access to your Google Account; Google shows it only this once.");
-    say(fn, arg, "%s", "");
+    lab_say(fn, arg, "%s", "");
+    lab_say(fn, arg, "Generated app password");
+    lab_say(fn, arg, "Your app password for %s", a->name);
+    lab_say(fn, arg, "    %s", g);
+    lab_say(fn, arg, "How to use it: in the mail program's account settings, replace the password with");
+    lab_say(fn, arg, "the 16-character password shown above. Like your normal password, it grants complete");
+    lab_say(fn, arg, "access to your Google Account; Google shows it only this once.");
+    lab_say(fn, arg, "%s", "");
     lab_event(lab, "lab: app password \"%s\" created for %s: IMAP and POP accept it from now on",
               a->name, lab_user(lab));
     return 0;
@@ -135,23 +121,23 @@ static int revoke(struct lab *lab, lab_out_fn fn, void *arg, const char *name)
         if (!strcasecmp(lab->app[i].name, name)) {
             memmove(&lab->app[i], &lab->app[i + 1], (size_t)(lab->napp - i - 1) * sizeof lab->app[i]);
             lab->napp--;
-            say(fn, arg, "App password \"%s\" revoked.", name);
+            lab_say(fn, arg, "App password \"%s\" revoked.", name);
             lab_event(lab, "lab: app password \"%s\" revoked", name);
             return 0;
         }
-    say(fn, arg, "No app password named \"%s\" (app-password list names them).", name ? name : "");
+    lab_say(fn, arg, "No app password named \"%s\" (app-password list names them).", name ? name : "");
     return -1;
 }
 
 static void list(const struct lab *lab, lab_out_fn fn, void *arg)
 {
     if (!lab->napp) {
-        say(fn, arg, "You don't have any app passwords.");
+        lab_say(fn, arg, "You don't have any app passwords.");
         return;
     }
-    say(fn, arg, "Your app passwords:");
+    lab_say(fn, arg, "Your app passwords:");
     for (int i = 0; i < lab->napp; i++)
-        say(fn, arg, "  %s", lab->app[i].name);
+        lab_say(fn, arg, "  %s", lab->app[i].name);
 }
 
 static int open_page(struct lab *lab, lab_out_fn fn, void *arg, const char *url)
@@ -160,39 +146,39 @@ static int open_page(struct lab *lab, lab_out_fn fn, void *arg, const char *url)
     if (!strncasecmp(p, "https://", 8))
         p += 8;
     if (!strncasecmp(p, "myaccount.google.com/apppasswords", 33) && !p[33 + strspn(p + 33, "/")]) {
-        say(fn, arg, "App passwords (%s)", lab_user(lab));
-        say(fn, arg, "App passwords help you sign in to your Google Account on older apps and services");
-        say(fn, arg, "that don't support modern security standards.");
+        lab_say(fn, arg, "App passwords (%s)", lab_user(lab));
+        lab_say(fn, arg, "App passwords help you sign in to your Google Account on older apps and services");
+        lab_say(fn, arg, "that don't support modern security standards.");
         list(lab, fn, arg);
-        say(fn, arg, "To create a new app-specific password: app-password create NAME");
+        lab_say(fn, arg, "To create a new app-specific password: app-password create NAME");
         return 0;
     }
     if (!strncasecmp(p, "myaccount.google.com/signinoptions/two-step-verification", 56) &&
         !p[56 + strspn(p + 56, "/")]) {
-        say(fn, arg, "2-Step Verification is on for %s.", lab_user(lab));
+        lab_say(fn, arg, "2-Step Verification is on for %s.", lab_user(lab));
         return 0;
     }
-    say(fn, arg, "lab: this stand-in knows only https://myaccount.google.com/apppasswords and "
+    lab_say(fn, arg, "lab: this stand-in knows only https://myaccount.google.com/apppasswords and "
                  "https://myaccount.google.com/signinoptions/two-step-verification");
     return -1;
 }
 
 void labgoogle_help(lab_out_fn fn, void *arg)
 {
-    say(fn, arg, "This stands in for Google's web pages (the fix is on Google's side, in a browser):");
-    say(fn, arg, "  https://myaccount.google.com/apppasswords      open the App passwords page");
-    say(fn, arg, "  https://myaccount.google.com/signinoptions/two-step-verification");
-    say(fn, arg, "  app-password create NAME      what the page's Create button does: a new app password,");
-    say(fn, arg, "                                shown once (16 letters); IMAP and POP accept it at once");
-    say(fn, arg, "  app-password list | app-password revoke NAME");
-    say(fn, arg, "  help, exit");
+    lab_say(fn, arg, "This stands in for Google's web pages (the fix is on Google's side, in a browser):");
+    lab_say(fn, arg, "  https://myaccount.google.com/apppasswords      open the App passwords page");
+    lab_say(fn, arg, "  https://myaccount.google.com/signinoptions/two-step-verification");
+    lab_say(fn, arg, "  app-password create NAME      what the page's Create button does: a new app password,");
+    lab_say(fn, arg, "                                shown once (16 letters); IMAP and POP accept it at once");
+    lab_say(fn, arg, "  app-password list | app-password revoke NAME");
+    lab_say(fn, arg, "  help, exit");
 }
 
 int labgoogle_exec(struct lab *lab, lab_out_fn fn, void *arg, char **w, int n)
 {
     if (!strncasecmp(w[0], "https://", 8) || !strncasecmp(w[0], "myaccount.", 10)) {
         if (n > 1) {
-            say(fn, arg, "lab: one address at a time");
+            lab_say(fn, arg, "lab: one address at a time");
             return -1;
         }
         return open_page(lab, fn, arg, w[0]);
@@ -207,6 +193,6 @@ int labgoogle_exec(struct lab *lab, lab_out_fn fn, void *arg, char **w, int n)
         if (!strcasecmp(w[1], "revoke") && n == 3)
             return revoke(lab, fn, arg, w[2]);
     }
-    say(fn, arg, "lab: unknown command \"%s\" (help lists the commands)", w[0]);
+    lab_say(fn, arg, "lab: unknown command \"%s\" (help lists the commands)", w[0]);
     return -1;
 }

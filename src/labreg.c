@@ -26,7 +26,6 @@
 #include <strings.h>
 
 #include "lab_int.h"
-#include "sanitize.h"
 
 #define PROTOCOLS "SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
 #define NETFX "SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"
@@ -40,14 +39,10 @@ struct out {
 static void say(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct out *o, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    lab_vsay(o->fn, o->arg, fmt, ap);
     va_end(ap);
-    char *clean = sanitize_text(buf, strlen(buf), 800);
-    o->fn(o->arg, clean ? clean : "");
-    free(clean);
 }
 
 /* ---- the model ------------------------------------------------------------ */

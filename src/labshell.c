@@ -19,17 +19,30 @@ struct out {
     void *arg;
 };
 
+void lab_vsay(lab_out_fn fn, void *arg, const char *fmt, va_list ap)
+{
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    char *clean = sanitize_text(buf, strlen(buf), 1200);
+    fn(arg, clean ? clean : "");
+    free(clean);
+}
+
+void lab_say(lab_out_fn fn, void *arg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lab_vsay(fn, arg, fmt, ap);
+    va_end(ap);
+}
+
 static void say(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct out *o, const char *fmt, ...)
 {
-    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    lab_vsay(o->fn, o->arg, fmt, ap);
     va_end(ap);
-    char *clean = sanitize_text(buf, strlen(buf), 1200);
-    o->fn(o->arg, clean ? clean : "");
-    free(clean);
 }
 
 int labshell_split(char *buf, char **words, int max)
