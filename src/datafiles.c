@@ -67,6 +67,32 @@ void datafiles_load_dir(const char *dir, const char *ext, size_t max, datafiles_
     }
 }
 
+int datafiles_load_builtin(const struct datafiles_builtin *files, size_t n,
+                           datafiles_parse_fn parse, void *set, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "builtin:%s", files[i].name);
+        if (parse(set, name, files[i].text, strlen(files[i].text), err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+int datafiles_load_default(const struct datafiles_builtin *files, size_t n, const char *leaf,
+                           const char *ext, size_t max, datafiles_parse_fn parse, void *set,
+                           char *warn, size_t warnlen)
+{
+    if (warnlen)
+        warn[0] = 0;
+    if (datafiles_load_builtin(files, n, parse, set, warn, warnlen))
+        return -1;
+    char dir[4096];
+    if (datafiles_config_dir(leaf, dir, sizeof dir))
+        datafiles_load_dir(dir, ext, max, parse, set, warn, warnlen);
+    return 0;
+}
+
 int datafiles_config_dir(const char *leaf, char *out, size_t cap)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");

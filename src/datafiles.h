@@ -23,6 +23,16 @@ int datafiles_load_file(const char *path, size_t max, datafiles_parse_fn parse, 
  * missing dir is fine. */
 void datafiles_load_dir(const char *dir, const char *ext, size_t max, datafiles_parse_fn parse,
                         void *set, char *warn, size_t warnlen);
+/* A file compiled into the binary (src/embed.cmake). */
+struct datafiles_builtin { const char *name; const char *text; };
+/* Parse each of the n built-in files, named "builtin:NAME". 0, or -1 with err. */
+int datafiles_load_builtin(const struct datafiles_builtin *files, size_t n,
+                           datafiles_parse_fn parse, void *set, char *err, size_t errlen);
+/* The built-ins (an error is -1, in warn), then the ext files of the user's
+ * config directory LEAF (their failures are warnings). */
+int datafiles_load_default(const struct datafiles_builtin *files, size_t n, const char *leaf,
+                           const char *ext, size_t max, datafiles_parse_fn parse, void *set,
+                           char *warn, size_t warnlen);
 /* $XDG_CONFIG_HOME/mailscope/LEAF, else ~/.config/mailscope/LEAF; false when
  * neither variable is set. */
 int datafiles_config_dir(const char *leaf, char *out, size_t cap);

@@ -2,7 +2,7 @@
 # source of string literals, so they ship inside the binary (no xxd at build
 # time: pure CMake).
 # cmake -DOUT=file.c -DFILES="a.rules;b.rules" -DHEADER=rules.h
-#       -DTYPE=rules_builtin_file -DARRAY=rules_builtin_files -DCOUNT=rules_builtin_count
+#       -DTYPE=datafiles_builtin -DARRAY=rules_builtin_files -DCOUNT=rules_builtin_count
 #       -P embed.cmake
 # TYPE is a struct { const char *name; const char *text; } declared in HEADER.
 set(body "#include \"${HEADER}\"\n\nconst struct ${TYPE} ${ARRAY}[] = {\n")

@@ -504,14 +504,8 @@ int playbook_load_file(struct playbook_set *s, const char *path, char *err, size
 
 int playbook_load_builtin(struct playbook_set *s, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < playbook_builtin_count; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "builtin:%s", playbook_builtin_files[i].name);
-        const char *t = playbook_builtin_files[i].text;
-        if (playbook_parse(s, name, t, strlen(t), err, errlen))
-            return -1;
-    }
-    return 0;
+    return datafiles_load_builtin(playbook_builtin_files, playbook_builtin_count, parse_cb, s,
+                                  err, errlen);
 }
 
 void playbook_load_dir(struct playbook_set *s, const char *dir, char *warn, size_t warnlen)
@@ -521,15 +515,8 @@ void playbook_load_dir(struct playbook_set *s, const char *dir, char *warn, size
 
 int playbook_load_default(struct playbook_set *s, char *warn, size_t warnlen)
 {
-    if (warnlen)
-        warn[0] = 0;
-    if (playbook_load_builtin(s, warn, warnlen))
-        return -1;
-    char dir[4096];
-    if (!datafiles_config_dir("playbooks.d", dir, sizeof dir))
-        return 0;
-    playbook_load_dir(s, dir, warn, warnlen);
-    return 0;
+    return datafiles_load_default(playbook_builtin_files, playbook_builtin_count, "playbooks.d",
+                                  ".playbook", PB_MAX_FILE, parse_cb, s, warn, warnlen);
 }
 
 const struct playbook *playbook_find(const struct playbook_set *s, const char *id)

@@ -67,6 +67,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "datafiles.h"
+
 #define PB_MAX_LINE 2048
 #define PB_MAX_STEPS 48
 #define PB_MAX_COMMANDS 12
@@ -152,8 +154,7 @@ const char *pb_kind_name(enum pb_kind k);
 const char *pb_check_name(enum pb_check c);
 
 /* The built-in files, generated at build time from src/playbooks/ *.playbook. */
-struct playbook_builtin_file { const char *name; const char *text; };
-extern const struct playbook_builtin_file playbook_builtin_files[];
+extern const struct datafiles_builtin playbook_builtin_files[];
 extern const size_t playbook_builtin_count;
 
 #endif

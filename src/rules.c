@@ -487,14 +487,8 @@ int rules_load_file(struct ruleset *rs, const char *path, char *err, size_t errl
 
 int rules_load_builtin(struct ruleset *rs, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < rules_builtin_count; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "builtin:%s", rules_builtin_files[i].name);
-        const char *t = rules_builtin_files[i].text;
-        if (rules_parse(rs, name, t, strlen(t), err, errlen))
-            return -1;
-    }
-    return 0;
+    return datafiles_load_builtin(rules_builtin_files, rules_builtin_count, parse_cb, rs, err,
+                                  errlen);
 }
 
 void rules_load_dir(struct ruleset *rs, const char *dir, char *warn, size_t warnlen)
@@ -504,13 +498,6 @@ void rules_load_dir(struct ruleset *rs, const char *dir, char *warn, size_t warn
 
 int rules_load_default(struct ruleset *rs, char *warn, size_t warnlen)
 {
-    if (warnlen)
-        warn[0] = 0;
-    if (rules_load_builtin(rs, warn, warnlen))
-        return -1;
-    char dir[4096];
-    if (!datafiles_config_dir("rules.d", dir, sizeof dir))
-        return 0;
-    rules_load_dir(rs, dir, warn, warnlen);
-    return 0;
+    return datafiles_load_default(rules_builtin_files, rules_builtin_count, "rules.d", ".rules",
+                                  RULES_MAX_FILE, parse_cb, rs, warn, warnlen);
 }

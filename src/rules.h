@@ -78,6 +78,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "datafiles.h"
+
 #define RULES_MAX_LINE 2048
 #define RULES_MAX_FIX 12
 #define RULES_MAX_COND 24
@@ -152,8 +154,7 @@ const char *rule_op_name(enum rule_op o);
 const char *rule_severity_name(enum rule_severity s);
 
 /* The built-in files, generated at build time from src/rules/ *.rules. */
-struct rules_builtin_file { const char *name; const char *text; };
-extern const struct rules_builtin_file rules_builtin_files[];
+extern const struct datafiles_builtin rules_builtin_files[];
 extern const size_t rules_builtin_count;
 
 #endif
