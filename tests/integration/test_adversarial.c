@@ -615,14 +615,17 @@ Test(adversarial, slowloris_greeting_is_bounded_by_timeout)
     adv_free(&a);
 }
 
-/* An endless flood of untagged data instead of the tagged answer: the wait
- * ends at --timeout and memory stays bounded. */
+/* A flood of untagged data instead of the tagged answer: the wait ends in a
+ * timeout and memory stays bounded. That bytes do not reset the wait is the
+ * slowloris test's to prove (its drip outlasts any bound); here the bound
+ * only says the run ended, with room for parsing 13 MB on a loaded machine
+ * (3 s was exceeded at a load average of 6). */
 Test(adversarial, untagged_flood_is_bounded_in_time_and_memory)
 {
     struct adv a;
     adv_run(&a, "adv-flood-untagged.scn", "imap", ARGS("--timeout", "1", "--json"));
     assert_verdict(&a, 2, "timeout");
-    cr_assert_lt(a.seconds, 3.0 + time_slack(), "waited %.1f s with --timeout 1", a.seconds);
+    cr_assert_lt(a.seconds, 8.0 + time_slack(), "waited %.1f s with --timeout 1", a.seconds);
     long rss = children_max_rss_mib();
     cr_assert_lt(rss, rss_limit_mib(128), "mailscope grew to %ld MiB under a flood of untagged lines", rss);
     adv_free(&a);
